@@ -1,0 +1,1 @@
+"""releasebot: a Slack bot that coordinates software releases."""

@@ -1,0 +1,1 @@
+"""Reading the changes of a product from its git repository."""

@@ -1,0 +1,34 @@
+"""Time as the domain sees it: injected, so rules and tests never read the wall clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> dt.datetime:
+        """The current instant, timezone-aware (UTC)."""
+
+
+class SystemClock:
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.timezone.utc)
+
+
+class FixedClock:
+    """A clock that moves only when told to; for tests and benchmarks."""
+
+    def __init__(self, start: dt.datetime):
+        if start.tzinfo is None:
+            raise ValueError("FixedClock needs a timezone-aware start")
+        self._now = start
+
+    def now(self) -> dt.datetime:
+        return self._now
+
+    def set(self, instant: dt.datetime) -> None:
+        self._now = instant
+
+    def advance(self, **delta: float) -> None:
+        self._now += dt.timedelta(**delta)

@@ -1,0 +1,30 @@
+"""Prometheus metrics, served at GET /metrics."""
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+slack_requests = Counter(
+    "releasebot_slack_requests",
+    "Requests from Slack by kind (command, action, view, event, ...) and outcome.",
+    ["kind", "outcome"],
+    registry=REGISTRY,
+)
+slack_api_errors = Counter(
+    "releasebot_slack_api_errors",
+    "Slack Web API calls that failed after retries, by method and error.",
+    ["method", "error"],
+    registry=REGISTRY,
+)
+job_runs = Counter(
+    "releasebot_job_runs",
+    "Scheduled job runs by job and outcome (ok, failed, skipped).",
+    ["job", "outcome"],
+    registry=REGISTRY,
+)
+http_requests = Histogram(
+    "releasebot_http_request_seconds",
+    "Time to answer HTTP requests, by route.",
+    ["route"],
+    registry=REGISTRY,
+)

@@ -1,0 +1,1 @@
+"""Release candidates: the rules (plain Python) and the services that apply them."""

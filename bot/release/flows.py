@@ -1,0 +1,82 @@
+"""Cutting candidates end to end: read the repository, match authors to people, record the cut.
+
+The slow parts (git, Slack look-ups) run before the transaction, so the transaction is short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from bot.changes.git import RepositoryError, commits_since
+from bot.config import Product
+from bot.release import service
+from bot.release.model import Trigger
+from bot.release.service import CutOutcome, CutRequest
+from bot.runtime import Runtime
+from storage.slack_users import SlackUser
+
+log = logging.getLogger(__name__)
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Directory(Protocol):
+    """Who people are: Slack users by id, and by commit email."""
+
+    async def people(self, user_ids: list[str]) -> dict[str, SlackUser]: ...
+
+    async def users_for_emails(self, emails: list[str]) -> dict[str, str | None]: ...
+
+
+async def cut(runtime: Runtime, directory: Directory, request: CutRequest) -> CutOutcome:
+    product = request.product
+    now = runtime.clock.now()
+    base = await asyncio.to_thread(service.base_for_next_cut, runtime.db, product.key)
+    try:
+        head, commits = await asyncio.to_thread(commits_since, product.repository, product.branch, base, now)
+    except RepositoryError as exc:
+        raise service.Refused(f"Cannot read the repository of {product.name} ({product.branch}): {exc}") from None
+    authors = await directory.users_for_emails(sorted({c.author_email for c in commits}))
+    people = await directory.people(sorted({user for user in authors.values() if user}))
+    outcome = await asyncio.to_thread(
+        service.record_cut, runtime.db, runtime.config, request, head, base, commits, authors, people, now, runtime.rng
+    )
+    runtime.wake_delivery()
+    return outcome
+
+
+def daily_run_key(runtime: Runtime) -> str | None:
+    """Today's run key if today is a cut day and the cut time has come, in the configured time zone."""
+    local = runtime.clock.now().astimezone(ZoneInfo(runtime.config.release_hours.timezone))
+    settings = runtime.config.daily_candidates
+    if WEEKDAY_NAMES[local.weekday()] not in settings.days or local.time() < settings.time:
+        return None
+    return local.date().isoformat()
+
+
+async def daily_candidates(
+    runtime: Runtime, directory: Directory, product_key: str | None = None, *, run_key: str | None = None
+) -> list[str]:
+    """Cut every product (or one) with new changes; one product's failure does not stop the others."""
+    products: list[Product] = [p for p in runtime.config.products if product_key in (None, p.key)]
+    summaries, failures = [], []
+    for product in products:
+        request = CutRequest(product=product, trigger=Trigger.DAILY, actor=None, run_key=run_key)
+        try:
+            summaries.append((await cut(runtime, directory, request)).summary)
+        except service.Refused as exc:
+            log.error("daily cut of %s failed: %s", product.key, exc)
+            failures.append(f"{product.key}: {exc}")
+    if failures:
+        raise DailyCutFailed(summaries, failures)
+    return summaries
+
+
+class DailyCutFailed(Exception):
+    def __init__(self, summaries: list[str], failures: list[str]):
+        super().__init__("; ".join(failures))
+        self.summaries = summaries
+        self.failures = failures
+

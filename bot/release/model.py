@@ -1,0 +1,133 @@
+"""Release candidates as the process documents describe them, with the predicates the rules ask."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class CandidateState(StrEnum):
+    VERIFYING = "verifying"
+    READY = "ready"
+    RELEASED = "released"
+    NON_VIABLE = "non_viable"
+    SUPERSEDED = "superseded"
+
+
+IN_PROGRESS = frozenset({CandidateState.VERIFYING, CandidateState.READY})
+
+
+class Trigger(StrEnum):
+    DAILY = "daily"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True)
+class Commit:
+    """A commit read from the product's repository."""
+
+    sha: str
+    author_email: str
+    author_name: str
+    subject: str
+    committed_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Change:
+    """A commit in a candidate; `engineer` is None when no Slack user could be matched to its author."""
+
+    sha: str
+    author_email: str
+    author_name: str
+    subject: str
+    engineer: str | None
+    verified_by: str | None = None
+    verified_at: dt.datetime | None = None
+
+    @property
+    def verified(self) -> bool:
+        return self.verified_by is not None
+
+
+@dataclass(frozen=True)
+class EngineerStatus:
+    """One engineer's part of a candidate; user None stands for the unmatched authors' changes."""
+
+    user: str | None
+    changes: tuple[Change, ...]
+    delegate: str | None
+
+    @property
+    def verified(self) -> bool:
+        return all(change.verified for change in self.changes)
+
+    @property
+    def state(self) -> str:
+        return "verified" if self.verified else "pending"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: int
+    product: str
+    version: str
+    state: CandidateState
+    trigger: Trigger
+    release_manager: str
+    head_sha: str
+    base_sha: str | None
+    created_at: dt.datetime
+    created_by: str | None
+    changes: tuple[Change, ...]
+    delegations: dict[str, str] = field(default_factory=dict)
+    manager_choice: str = ""
+    urgent_reason: str | None = None
+    superseded_by: int | None = None
+    nonviable_reason: str | None = None
+    nonviable_next_steps: str | None = None
+    nonviable_by: str | None = None
+    revision: int = 1
+
+    @property
+    def in_progress(self) -> bool:
+        return self.state in IN_PROGRESS
+
+    @property
+    def engineers(self) -> list[EngineerStatus]:
+        """Engineers in the order their first change appears; unmatched authors last."""
+        order: dict[str | None, list[Change]] = {}
+        for change in self.changes:
+            order.setdefault(change.engineer, []).append(change)
+        matched = [user for user in order if user is not None]
+        statuses = [EngineerStatus(user, tuple(order[user]), self.delegations.get(user)) for user in matched]
+        if None in order:
+            statuses.append(EngineerStatus(None, tuple(order[None]), None))
+        return statuses
+
+    @property
+    def pending(self) -> list[EngineerStatus]:
+        return [engineer for engineer in self.engineers if not engineer.verified]
+
+    @property
+    def fully_verified(self) -> bool:
+        return all(change.verified for change in self.changes)
+
+    def has_changes_by(self, user: str) -> bool:
+        return any(change.engineer == user for change in self.changes)
+
+    def verifier_of(self, engineer: str | None) -> str:
+        """Who signs an engineer's changes: their delegate, or the release manager for unmatched authors."""
+        if engineer is None:
+            return self.release_manager
+        return self.delegations.get(engineer, engineer)
+
+    def signable_by(self, user: str) -> list[str | None]:
+        """The engineers whose pending changes `user` may sign off now."""
+        return [e.user for e in self.pending if self.verifier_of(e.user) == user or e.user == user]
+
+    @property
+    def commit_range(self) -> str:
+        head = self.head_sha[:10]
+        return f"{self.base_sha[:10]}..{head}" if self.base_sha else f"up to {head}"

@@ -1,0 +1,37 @@
+"""What a running bot holds: settings, database, Slack client, clock and randomness.
+
+Built once per process by the CLI; tests build their own with a fixed clock and a
+seeded generator, so every rule that depends on time or chance is exact under test.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.clock import Clock, SystemClock
+from bot.config import Config, Environment
+from bot.slack.client import SlackClient, make_client
+from storage import Database
+
+
+@dataclass
+class Runtime:
+    env: Environment
+    config: Config
+    db: Database
+    slack: SlackClient
+    clock: Clock = field(default_factory=SystemClock)
+    rng: random.Random = field(default_factory=random.SystemRandom)
+    wake_delivery: Callable[[], None] = lambda: None  # set by the delivery worker when it runs
+
+    @classmethod
+    def create(cls, env: Environment, config: Config, **overrides) -> Runtime:
+        return cls(
+            env=env,
+            config=config,
+            db=Database(env.database_url),
+            slack=make_client(env.slack_bot_token, env.slack_api_url),
+            **overrides,
+        )

@@ -1,0 +1,83 @@
+"""The ASGI app: Slack at /slack/events, /healthz, /metrics and the JSON API, on one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot import metrics
+from bot.api.routes import routes as api_routes
+from bot.runtime import Runtime
+from bot.scheduler import start_scheduler
+from bot.slack.delivery import Delivery
+
+log = logging.getLogger(__name__)
+
+MAX_SLACK_BODY = 1 << 20  # Slack's own payloads are far smaller; refuse floods before parsing
+
+
+def build_asgi(
+    runtime: Runtime,
+    slack_app: AsyncApp,
+    *,
+    socket_mode: bool = False,
+    run_scheduler: bool = True,
+) -> Starlette:
+    handler = AsyncSlackRequestHandler(slack_app)
+
+    async def slack_events(request: Request) -> Response:
+        declared = request.headers.get("content-length", "0")
+        if not declared.isdigit() or int(declared) > MAX_SLACK_BODY:
+            metrics.slack_requests.labels("unknown", "too_large").inc()
+            return PlainTextResponse("request too large", status_code=413)
+        response = await handler.handle(request)
+        if response.status_code == 401:
+            metrics.slack_requests.labels("unknown", "unauthorized").inc()
+        return response
+
+    async def healthz(_request: Request) -> JSONResponse:
+        if await asyncio.to_thread(runtime.db.ping):
+            return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "database unreachable"}, status_code=503)
+
+    async def metrics_endpoint(_request: Request) -> Response:
+        return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette):
+        delivery = Delivery(runtime)
+        runtime.wake_delivery = delivery.wake
+        worker = asyncio.create_task(delivery.run(), name="slack-delivery")
+        scheduler = start_scheduler(runtime) if run_scheduler else None
+        socket = None
+        if socket_mode:
+            socket = AsyncSocketModeHandler(slack_app, runtime.env.slack_app_token)
+            await socket.connect_async()
+        try:
+            yield
+        finally:
+            if socket is not None:
+                await socket.close_async()
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+            delivery.stop()
+            await asyncio.wait_for(worker, timeout=10)
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        *api_routes(runtime),
+    ]
+    if not socket_mode:
+        routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    return Starlette(routes=routes, lifespan=lifespan)

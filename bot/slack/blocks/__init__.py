@@ -1,0 +1,1 @@
+"""Block Kit builders: domain objects in, Slack message and view payloads out."""

@@ -1,0 +1,205 @@
+"""The delivery worker: sends the Slack messages the outbox says are owed.
+
+Each process runs one worker; a lane (a candidate's message and thread, or one person's DMs)
+is leased to one worker at a time and delivered in order, stopping at the first message Slack
+does not take, which is retried later with back-off. A notice is rendered from the candidate's
+state at delivery time, so an update can never bring back an older state.
+
+The one window where a message can be doubled: Slack accepted a new post and the process died
+before recording its ts. It is one chat.postMessage long; the record is written right after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+
+import storage.outbox as outbox
+from bot.config import Config
+from bot.release import service
+from bot.runtime import Runtime
+from bot.slack.blocks.candidate import candidate_message
+from storage.outbox import OutboxItem
+
+log = logging.getLogger(__name__)
+
+LEASE = dt.timedelta(minutes=2)
+LANES_PER_ROUND = 16
+ITEMS_PER_LANE = 50
+IDLE_WAIT = 1.0
+# Slack will never take these as they are: record the failure and move on instead of blocking the lane.
+HOPELESS = {"invalid_blocks", "msg_too_long", "no_text", "invalid_arguments", "cant_update_message", "cannot_dm_bot", "user_not_found", "invalid_blocks_format"}
+
+
+class Delivery:
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.token = uuid.uuid4().hex
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
+
+    def wake(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def run(self) -> None:
+        """Deliver until stopped; woken at once when a service owes a message, else polls each second."""
+        self._loop = asyncio.get_running_loop()
+        while not self._stopping:
+            try:
+                delivered = await self.deliver_due()
+            except Exception:
+                log.exception("delivery round failed")
+                delivered = 0
+            if delivered == 0 and not self._stopping:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), IDLE_WAIT)
+                except TimeoutError:
+                    pass
+
+    def stop(self) -> None:
+        self._stopping = True
+        self.wake()
+
+    async def drain(self, timeout: float) -> int:
+        """Deliver what is due now, for commands that exit afterwards; the rest stays owed."""
+        total, deadline = 0, asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            delivered = await self.deliver_due()
+            if delivered == 0:
+                break
+            total += delivered
+        return total
+
+    async def deliver_due(self) -> int:
+        now = self.runtime.clock.now()
+        lanes = await asyncio.to_thread(self._claim_lanes, now)
+        results = await asyncio.gather(*(self._deliver_lane(lane) for lane in lanes))
+        return sum(results)
+
+    def _claim_lanes(self, now: dt.datetime) -> list[str]:
+        with self.runtime.db.transaction() as session:
+            lanes = outbox.due_lanes(session, now, LANES_PER_ROUND)
+            return [lane for lane in lanes if outbox.claim_lane(session, lane, self.token, now, now + LEASE)]
+
+    async def _deliver_lane(self, lane: str) -> int:
+        delivered = 0
+        try:
+            items = await asyncio.to_thread(self._pending, lane)
+            for index, item in enumerate(items[:ITEMS_PER_LANE]):
+                now = self.runtime.clock.now()
+                if item.next_attempt_at > now:
+                    break
+                try:
+                    await self._send(item, items[index + 1:])
+                except _Retry as retry:
+                    await asyncio.to_thread(self._postpone, item, now, str(retry))
+                    break
+                delivered += 1
+        finally:
+            await asyncio.to_thread(self._release, lane)
+        return delivered
+
+    def _pending(self, lane: str) -> list[OutboxItem]:
+        with self.runtime.db.reading() as session:
+            return outbox.pending_in_lane(session, lane)
+
+    def _release(self, lane: str) -> None:
+        with self.runtime.db.transaction() as session:
+            outbox.release_lane(session, lane, self.token)
+
+    def _postpone(self, item: OutboxItem, now: dt.datetime, error: str) -> None:
+        delay = dt.timedelta(seconds=min(600, 2 ** min(item.attempts, 9)))
+        log.warning("delivery of %s #%s postponed %ss: %s", item.kind, item.id, delay.seconds, error)
+        with self.runtime.db.transaction() as session:
+            outbox.postpone(session, item.id, now + delay, error)
+
+    def _done(self, item: OutboxItem, note: str | None = None, posted: tuple[str, str, str] | None = None) -> None:
+        with self.runtime.db.transaction() as session:
+            if posted:
+                outbox.remember_message(session, *posted)
+            outbox.mark_delivered(session, [item.id], self.runtime.clock.now(), note)
+
+    async def _send(self, item: OutboxItem, later: list[OutboxItem]) -> None:
+        try:
+            if item.kind == "notice":
+                await self._send_notice(item, later)
+            elif item.kind == "thread":
+                await self._send_thread(item)
+            elif item.kind == "dm":
+                await self._call("chat_postMessage", channel=item.payload["user"], text=item.payload["text"])
+                await asyncio.to_thread(self._done, item)
+            else:
+                await asyncio.to_thread(self._done, item, f"unknown kind {item.kind}")
+        except _Hopeless as exc:
+            log.error("gave up on %s #%s: %s", item.kind, item.id, exc)
+            await asyncio.to_thread(self._done, item, f"gave up: {exc}")
+
+    async def _send_notice(self, item: OutboxItem, later: list[OutboxItem]) -> None:
+        key = service.notice_lane(item.candidate_id)
+        location = await asyncio.to_thread(self._location, key)
+        if location and any(other.kind == "notice" for other in later):
+            await asyncio.to_thread(self._done, item, "coalesced into a later update")
+            return
+        message = await asyncio.to_thread(render_notice, self.runtime, item.candidate_id)
+        if location is None:
+            channel = item.payload["channel"]
+            response = await self._call("chat_postMessage", channel=channel, **message)
+            await asyncio.to_thread(self._done, item, None, (key, response["channel"], response["ts"]))
+        else:
+            await self._call("chat_update", channel=location[0], ts=location[1], **message)
+            await asyncio.to_thread(self._done, item)
+
+    async def _send_thread(self, item: OutboxItem) -> None:
+        location = await asyncio.to_thread(self._location, service.notice_lane(item.candidate_id))
+        if location is None:
+            raise _Retry("the candidate's message is not posted yet")
+        await self._call(
+            "chat_postMessage",
+            channel=location[0],
+            thread_ts=location[1],
+            text=item.payload["text"],
+            reply_broadcast=bool(item.payload.get("broadcast")),
+        )
+        await asyncio.to_thread(self._done, item)
+
+    def _location(self, key: str) -> tuple[str, str] | None:
+        with self.runtime.db.reading() as session:
+            return outbox.message_location(session, key)
+
+    async def _call(self, method: str, **arguments) -> dict:
+        try:
+            return await getattr(self.runtime.slack, method)(**arguments)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", exc.response.status_code))
+            if error in HOPELESS:
+                raise _Hopeless(error) from None
+            raise _Retry(error) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _Retry(type(exc).__name__) from None
+
+
+def render_notice(runtime: Runtime, candidate_id: int) -> dict:
+    candidate = service.get(runtime.db, candidate_id)
+    successor = service.get(runtime.db, candidate.superseded_by) if candidate.superseded_by else None
+    return candidate_message(candidate, product_name(runtime.config, candidate.product), successor.version if successor else None)
+
+
+def product_name(config: Config, key: str) -> str:
+    product = config.product(key)
+    return product.name if product else key
+
+
+class _Retry(Exception):
+    """Slack did not take the message now; try again later."""
+
+
+class _Hopeless(Exception):
+    """Slack will never take the message as it is."""

@@ -1,0 +1,20 @@
+"""Every action_id, block_id and callback_id the bot uses, in one place."""
+
+# slash commands
+RC_COMMAND = "/rc"
+FLAG_COMMAND = "/flag"
+FREEZE_COMMAND = "/freeze"
+COMMANDS = (RC_COMMAND, FLAG_COMMAND, FREEZE_COMMAND)
+
+# the candidate message
+VERIFY = "rc_verify"
+DELEGATE = "rc_delegate"
+NONVIABLE = "rc_nonviable"
+CANDIDATE_ACTIONS_BLOCK = "rc_actions"
+
+# the non-viable modal
+NONVIABLE_VIEW = "rc_nonviable_view"
+NONVIABLE_REASON_BLOCK = "rc_nonviable_reason"
+NONVIABLE_REASON_INPUT = "reason"
+NONVIABLE_NEXT_BLOCK = "rc_nonviable_next"
+NONVIABLE_NEXT_INPUT = "next_steps"

@@ -1,0 +1,87 @@
+"""The candidate message's controls: Verified, delegate to a teammate, Non-viable."""
+
+from __future__ import annotations
+
+import asyncio
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.release import service
+from bot.release.service import Refused
+from bot.runtime import Runtime
+from bot.slack import ids
+from bot.slack.blocks.candidate import nonviable_modal
+from bot.slack.blocks.text import private_reply
+from bot.slack.delivery import product_name
+from bot.slack.directory import SlackDirectory
+
+
+def candidate_id_of(action: dict) -> int:
+    value = str(action.get("value", ""))
+    if not value.isdigit() or len(value) > 18:
+        raise Refused("That button does not belong to a release candidate.")
+    return int(value)
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    directory = SlackDirectory(runtime)
+
+    async def tell(respond, text: str) -> None:
+        await respond(**private_reply(text), replace_original=False)
+
+    @app.action(ids.VERIFY)
+    async def verified(ack, body: dict, action: dict, respond) -> None:
+        await ack()
+        user = body["user"]["id"]
+        try:
+            candidate, engineers = await asyncio.to_thread(
+                service.verify, runtime.db, runtime.config, candidate_id_of(action), user, runtime.clock.now()
+            )
+        except Refused as refusal:
+            await tell(respond, str(refusal))
+            return
+        runtime.wake_delivery()
+        others = [e for e in engineers if e != user]
+        extra = f" (including {len(others)} delegated to you)" if others else ""
+        await tell(respond, f"Thank you: your sign-off on {candidate.version}{extra} is recorded.")
+
+    @app.action(ids.DELEGATE)
+    async def delegated(ack, body: dict, action: dict, respond) -> None:
+        await ack()
+        user, teammate_id = body["user"]["id"], action.get("selected_user")
+        try:
+            candidate_id = _candidate_of_message(body)
+            teammate = await directory.person(teammate_id) if teammate_id else None
+            if teammate is None:
+                raise Refused("Pick a teammate from the list to verify your changes.")
+            candidate = await asyncio.to_thread(
+                service.delegate, runtime.db, runtime.config, candidate_id, user, teammate, runtime.clock.now()
+            )
+        except Refused as refusal:
+            await tell(respond, str(refusal))
+            return
+        runtime.wake_delivery()
+        await tell(respond, f"<@{teammate_id}> will verify your changes in {candidate.version}; they have been told.")
+
+    @app.action(ids.NONVIABLE)
+    async def nonviable(ack, body: dict, action: dict, client, respond) -> None:
+        await ack()
+        try:
+            candidate = await asyncio.to_thread(
+                service.check_nonviable_allowed, runtime.db, runtime.config, candidate_id_of(action), body["user"]["id"]
+            )
+        except Refused as refusal:
+            await tell(respond, str(refusal))
+            return
+        await client.views_open(
+            trigger_id=body["trigger_id"], view=nonviable_modal(candidate, product_name(runtime.config, candidate.product))
+        )
+
+
+def _candidate_of_message(body: dict) -> int:
+    """A users_select has no value of its own; the candidate is the Verified button's value beside it."""
+    for block in body.get("message", {}).get("blocks", []):
+        for element in block.get("elements", []) if block.get("block_id") == ids.CANDIDATE_ACTIONS_BLOCK else []:
+            if element.get("action_id") == ids.VERIFY:
+                return candidate_id_of(element)
+    raise Refused("That menu does not belong to a release candidate.")

@@ -1,0 +1,15 @@
+"""Slash commands: /rc, /flag, /freeze."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.runtime import Runtime
+from bot.slack.listeners.commands import flag, freeze, rc
+
+REGISTERED = (rc, flag, freeze)
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    for module in REGISTERED:
+        module.register(app, runtime)

@@ -1,0 +1,123 @@
+"""/rc: release candidates. Parse, acknowledge at once, call the service, answer privately."""
+
+from __future__ import annotations
+
+import asyncio
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.config import Product
+from bot.release import flows, service
+from bot.release.model import Trigger
+from bot.release.service import CutRequest, Refused
+from bot.runtime import Runtime
+from bot.slack import ids
+from bot.slack.blocks.candidate import status_reply
+from bot.slack.blocks.text import private_reply
+from bot.slack.blocks.usage import rc_usage
+from bot.slack.directory import SlackDirectory
+from bot.slack.listeners.commands.parsing import MAX_TEXT, mentioned_user, split_subcommand
+
+COMMAND = ids.RC_COMMAND
+NEXT_MARKER = "next:"
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    directory = SlackDirectory(runtime)
+
+    @app.command(COMMAND)
+    async def rc(ack, command: dict, respond) -> None:
+        text = command.get("text", "")
+        if len(text) > MAX_TEXT:
+            await ack(**private_reply(f"That is too long for `/rc` ({len(text)} characters; at most {MAX_TEXT})."))
+            return
+        subcommand, rest = split_subcommand(text)
+        handler = SUBCOMMANDS.get(subcommand)
+        if subcommand in ("", "help"):
+            await ack(**rc_usage())
+            return
+        if handler is None:
+            await ack(**rc_usage(not_understood=text.strip()))
+            return
+        product, rest = _product(runtime, command.get("channel_id", ""), rest)
+        if isinstance(product, str):
+            await ack(**private_reply(product))
+            return
+        await ack()
+        try:
+            reply = await handler(runtime, directory, product, command["user_id"], rest)
+        except Refused as refusal:
+            reply = private_reply(str(refusal))
+        await respond(**reply, replace_original=False)
+
+
+def _product(runtime: Runtime, channel: str, rest: str) -> tuple[Product | str, str]:
+    """The product named first, else the channel's; a string explains what is wrong."""
+    config = runtime.config
+    first, _, after = rest.partition(" ")
+    named = config.product(first.lower()) if first else None
+    if named is not None:
+        return named, after.strip()
+    in_channel = config.product_for_channel(channel)
+    if in_channel is not None:
+        return in_channel, rest
+    keys = ", ".join(f"`{p.key}`" for p in config.products) or "none configured"
+    if first:
+        return f"I don't know the product `{first[:40]}`. Products: {keys}.", rest
+    return f"Which product? This channel is not a release channel; name one, e.g. `/rc status {config.products[0].key if config.products else 'checkout'}`. Products: {keys}.", rest
+
+
+async def status(runtime, directory, product: Product, user: str, rest: str) -> dict:
+    candidate = await asyncio.to_thread(service.current, runtime.db, product.key)
+    permalink = None
+    if candidate is not None:
+        location = await asyncio.to_thread(service.notice_location, runtime.db, candidate.id)
+        if location:
+            permalink = (await runtime.slack.chat_getPermalink(channel=location[0], message_ts=location[1]))["permalink"]
+    return status_reply(candidate, product.name, permalink)
+
+
+async def cut(runtime, directory, product: Product, user: str, rest: str) -> dict:
+    word, _, reason = rest.partition(" ")
+    urgent = word.lower() == "urgent"
+    if rest and not urgent:
+        raise Refused(f"`/rc cut` takes no words besides `urgent <reason>`; I did not understand `{rest[:60]}`.")
+    if urgent and not reason.strip():
+        raise Refused("An urgent cut needs a reason the team can read: `/rc cut urgent <reason>`.")
+    request = CutRequest(product=product, trigger=Trigger.MANUAL, actor=user, urgent_reason=reason.strip() or None)
+    outcome = await flows.cut(runtime, directory, request)
+    candidate = outcome.candidate
+    replaced = f", replacing {outcome.superseded.version}" if outcome.superseded else ""
+    return private_reply(
+        f"Cut {product.name} {candidate.version} with {len(candidate.changes)} changes{replaced}. "
+        "You are its release manager; the notice is in the channel."
+    )
+
+
+async def nonviable(runtime, directory, product: Product, user: str, rest: str) -> dict:
+    reason, _, next_steps = rest.partition(NEXT_MARKER)
+    if not reason.strip():
+        raise Refused("Say why: `/rc nonviable <reason> [next: <what happens next>]`.")
+    current = await asyncio.to_thread(service.current, runtime.db, product.key)
+    if current is None or not current.in_progress:
+        raise Refused(f"{product.name} has no candidate in progress.")
+    candidate = await asyncio.to_thread(
+        service.declare_nonviable, runtime.db, runtime.config, current.id, user, reason, next_steps, runtime.clock.now()
+    )
+    runtime.wake_delivery()
+    return private_reply(f"{product.name} {candidate.version} is now marked not viable; the channel has been told.")
+
+
+async def manager(runtime, directory, product: Product, user: str, rest: str) -> dict:
+    new_manager = mentioned_user(rest)
+    if new_manager is None:
+        raise Refused("Name the new release manager: `/rc manager @user`.")
+    person = await directory.person(new_manager)
+    if person is None:
+        raise Refused(f"I cannot find <@{new_manager}> in this workspace.")
+    candidate = await asyncio.to_thread(service.hand_over, runtime.db, runtime.config, product, user, person, runtime.clock.now())
+    runtime.wake_delivery()
+    return private_reply(f"<@{new_manager}> is now the release manager of {product.name} {candidate.version}.")
+
+
+SUBCOMMANDS = {"status": status, "cut": cut, "nonviable": nonviable, "manager": manager}

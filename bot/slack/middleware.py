@@ -1,0 +1,57 @@
+"""Bolt middleware: count every request, and let a redelivered event have no second effect."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+
+from bot import metrics
+from bot.inbox import first_delivery
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+KINDS = {
+    "block_actions": "action",
+    "view_submission": "view",
+    "view_closed": "view",
+    "event_callback": "event",
+    "shortcut": "shortcut",
+    "message_action": "shortcut",
+    "block_suggestion": "options",
+}
+
+
+def request_kind(body: dict) -> str:
+    if "command" in body:
+        return "command"
+    return KINDS.get(body.get("type", ""), "other")
+
+
+def register(app: AsyncApp, runtime: Runtime) -> None:
+    @app.middleware
+    async def count_and_dedupe(body: dict, next) -> BoltResponse | None:
+        kind = request_kind(body)
+        event_id = body.get("event_id")
+        if event_id and not await asyncio.to_thread(first_delivery, runtime.db, runtime.clock, str(event_id)):
+            metrics.slack_requests.labels(kind, "duplicate").inc()
+            log.info("ignored redelivery of event %s", event_id)
+            return BoltResponse(status=200, body="")
+        response = await next()
+        metrics.slack_requests.labels(kind, "ok").inc()
+        return response
+
+    @app.error
+    async def on_error(error: Exception, body: dict, respond=None) -> None:
+        metrics.slack_requests.labels(request_kind(body), "error").inc()
+        log.exception("error handling a Slack %s", request_kind(body), exc_info=error)
+        if respond is not None and body.get("response_url"):
+            await respond(
+                response_type="ephemeral",
+                replace_original=False,
+                text="Something went wrong on our side while handling that. Try again; "
+                "if it keeps failing, tell your releasebot admins.",
+            )

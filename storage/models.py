@@ -1,0 +1,199 @@
+"""Tables. Times are stored in UTC and come back timezone-aware on every database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, TypeDecorator, UniqueConstraint, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator):
+    """SQLite forgets time zones; store UTC and hand back aware datetimes everywhere."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dt.datetime: UTCDateTime}
+
+
+class SlackEvent(Base):
+    """An Events API delivery already handled; Slack redelivers, we act once."""
+
+    __tablename__ = "slack_events"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[dt.datetime]
+
+
+class JobRun(Base):
+    """One claimed run of a scheduled job: the unique key makes each run happen once."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "scope", "run_key", name="uq_job_runs_run"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(64))
+    run_key: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class CandidateRow(Base):
+    """A release candidate. At most one per product is in progress, enforced by a partial unique index."""
+
+    __tablename__ = "candidates"
+    __table_args__ = (
+        Index(
+            "uq_candidates_one_in_progress",
+            "product",
+            unique=True,
+            sqlite_where=text("state IN ('verifying', 'ready')"),
+            postgresql_where=text("state IN ('verifying', 'ready')"),
+        ),
+        Index("ix_candidates_product_id", "product", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    trigger: Mapped[str] = mapped_column(String(16))
+    release_manager: Mapped[str] = mapped_column(String(32))
+    manager_choice: Mapped[str] = mapped_column(Text, default="")
+    head_sha: Mapped[str] = mapped_column(String(64))
+    base_sha: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str | None] = mapped_column(String(32))
+    urgent_reason: Mapped[str | None] = mapped_column(Text)
+    superseded_by: Mapped[int | None] = mapped_column(ForeignKey("candidates.id"))
+    nonviable_reason: Mapped[str | None] = mapped_column(Text)
+    nonviable_next_steps: Mapped[str | None] = mapped_column(Text)
+    nonviable_by: Mapped[str | None] = mapped_column(String(32))
+    revision: Mapped[int] = mapped_column(default=1)
+
+
+class ChangeRow(Base):
+    """A commit in a candidate and its sign-off; verification is per change so it carries over."""
+
+    __tablename__ = "candidate_changes"
+    __table_args__ = (UniqueConstraint("candidate_id", "sha", name="uq_candidate_changes_sha"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    sha: Mapped[str] = mapped_column(String(64))
+    author_email: Mapped[str] = mapped_column(String(320))
+    author_name: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(Text)
+    engineer: Mapped[str | None] = mapped_column(String(32))
+    verified_by: Mapped[str | None] = mapped_column(String(32))
+    verified_at: Mapped[dt.datetime | None]
+
+
+class DelegationRow(Base):
+    """An engineer asked a teammate to verify their changes in a candidate."""
+
+    __tablename__ = "delegations"
+
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True)
+    engineer: Mapped[str] = mapped_column(String(32), primary_key=True)
+    delegate: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime]
+
+
+class CandidateEventRow(Base):
+    """The record of everything that happened to a candidate: who, when, what, why."""
+
+    __tablename__ = "candidate_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime]
+    actor: Mapped[str | None] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class SlackUserRow(Base):
+    """Cached Slack profile facts the rules need: time zone, bot, deactivated."""
+
+    __tablename__ = "slack_users"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(320))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    is_bot: Mapped[bool] = mapped_column(default=False)
+    deleted: Mapped[bool] = mapped_column(default=False)
+    fetched_at: Mapped[dt.datetime]
+
+
+class EmailLookupRow(Base):
+    """users.lookupByEmail answers, kept so a cut does not ask Slack once per commit."""
+
+    __tablename__ = "email_lookups"
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(String(32))
+    fetched_at: Mapped[dt.datetime]
+
+
+class OutboxRow(Base):
+    """A Slack message the bot owes, written in the transaction of the change that causes it.
+
+    Items of one lane (a candidate's notice and thread, or one person's DMs) are delivered in
+    order; a notice item means "show the candidate's current state", so it can never bring an
+    older state back.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lane: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    candidate_id: Mapped[int | None] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime]
+    delivered_at: Mapped[dt.datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class SlackMessageRow(Base):
+    """Where a message the bot posted lives, so it can be updated in place and threaded."""
+
+    __tablename__ = "slack_messages"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str] = mapped_column(String(32))
+
+
+class OutboxLaneRow(Base):
+    """A lease on one lane of the outbox: the process holding it is the only one delivering that lane."""
+
+    __tablename__ = "outbox_lanes"
+
+    lane: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[dt.datetime | None]

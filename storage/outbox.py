@@ -1,0 +1,105 @@
+"""The outbox of owed Slack messages, and the lane leases that keep each lane's order."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.models import OutboxLaneRow, OutboxRow, SlackMessageRow
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    lane: str
+    kind: str
+    candidate_id: int | None
+    payload: dict
+    attempts: int
+    next_attempt_at: dt.datetime
+
+
+def enqueue(session: Session, lane: str, kind: str, payload: dict, now: dt.datetime, candidate_id: int | None = None) -> None:
+    session.add(OutboxRow(lane=lane, kind=kind, payload=payload, candidate_id=candidate_id, created_at=now, next_attempt_at=now))
+    insert = (postgresql if session.bind.dialect.name == "postgresql" else sqlite).insert
+    session.execute(insert(OutboxLaneRow).values(lane=lane).on_conflict_do_nothing(index_elements=["lane"]))
+
+
+def due_lanes(session: Session, now: dt.datetime, limit: int) -> list[str]:
+    """Lanes with a message due and no live lease, oldest first."""
+    free = or_(OutboxLaneRow.claimed_until.is_(None), OutboxLaneRow.claimed_until < now)
+    query = (
+        select(OutboxRow.lane, func.min(OutboxRow.id).label("first"))
+        .join(OutboxLaneRow, OutboxLaneRow.lane == OutboxRow.lane)
+        .where(OutboxRow.delivered_at.is_(None), OutboxRow.next_attempt_at <= now, free)
+        .group_by(OutboxRow.lane)
+        .order_by("first")
+        .limit(limit)
+    )
+    return [row.lane for row in session.execute(query)]
+
+
+def claim_lane(session: Session, lane: str, token: str, now: dt.datetime, until: dt.datetime) -> bool:
+    """Take the lane's lease unless another live one holds it; a dead process's lease simply expires."""
+    free = or_(OutboxLaneRow.claimed_until.is_(None), OutboxLaneRow.claimed_until < now)
+    result = session.execute(
+        update(OutboxLaneRow).where(OutboxLaneRow.lane == lane, free).values(token=token, claimed_until=until)
+    )
+    return result.rowcount == 1
+
+
+def release_lane(session: Session, lane: str, token: str) -> None:
+    session.execute(
+        update(OutboxLaneRow)
+        .where(OutboxLaneRow.lane == lane, OutboxLaneRow.token == token)
+        .values(token=None, claimed_until=None)
+    )
+
+
+def pending_in_lane(session: Session, lane: str) -> list[OutboxItem]:
+    query = select(OutboxRow).where(OutboxRow.lane == lane, OutboxRow.delivered_at.is_(None)).order_by(OutboxRow.id)
+    return [
+        OutboxItem(row.id, row.lane, row.kind, row.candidate_id, row.payload, row.attempts, row.next_attempt_at)
+        for row in session.scalars(query)
+    ]
+
+
+def mark_delivered(session: Session, item_ids: list[int], now: dt.datetime, note: str | None = None) -> None:
+    session.execute(update(OutboxRow).where(OutboxRow.id.in_(item_ids)).values(delivered_at=now, error=note))
+
+
+def postpone(session: Session, item_id: int, retry_at: dt.datetime, error: str) -> None:
+    session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == item_id)
+        .values(attempts=OutboxRow.attempts + 1, next_attempt_at=retry_at, error=error)
+    )
+
+
+def backlog(session: Session) -> tuple[int, dt.datetime | None]:
+    """How many messages are owed, and since when the oldest has been waiting."""
+    count, oldest = session.execute(
+        select(func.count(OutboxRow.id), func.min(OutboxRow.created_at)).where(OutboxRow.delivered_at.is_(None))
+    ).one()
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=dt.timezone.utc)
+    return count, oldest
+
+
+def message_location(session: Session, key: str) -> tuple[str, str] | None:
+    row = session.get(SlackMessageRow, key)
+    return (row.channel, row.ts) if row else None
+
+
+def remember_message(session: Session, key: str, channel: str, ts: str) -> None:
+    session.add(SlackMessageRow(key=key, channel=channel, ts=ts))
+
+
+def forget_delivered_before(session: Session, cutoff: dt.datetime) -> int:
+    return session.execute(
+        delete(OutboxRow).where(and_(OutboxRow.delivered_at.is_not(None), OutboxRow.delivered_at < cutoff))
+    ).rowcount

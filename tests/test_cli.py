@@ -1,0 +1,142 @@
+"""The `releasebot` command as an operator meets it: clear lines and exit codes, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from storage import Database
+from tests.harness import free_port
+
+VALID = "products:\n  - {key: checkout, name: Checkout, channel: C0CHECKOUT, repository: /srv/git/checkout}\n"
+
+
+def run(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture
+def environ(tmp_path) -> dict[str, str]:
+    config = tmp_path / "releasebot.yml"
+    config.write_text(VALID)
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("SLACK_", "RELEASEBOT_", "DATABASE_"))}
+    env.update(
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET="secret",
+        SLACK_API_URL="http://127.0.0.1:9/api/",
+        RELEASEBOT_CONFIG=str(config),
+        DATABASE_URL=f"sqlite:///{tmp_path}/releasebot.db",
+        RELEASEBOT_DB_WAIT="1",
+    )
+    return env
+
+
+def assert_one_clear_line(result: subprocess.CompletedProcess, expected: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("releasebot: ")]
+    assert len(lines) == 1 and expected in lines[0], result.stderr
+
+
+def test_the_console_script_lists_every_command():
+    script = shutil.which("releasebot", path=str(Path(sys.executable).parent)) or shutil.which("releasebot")
+    assert script, "pip install -e . should install the releasebot command"
+    help_text = subprocess.run([script, "--help"], capture_output=True, text=True, check=True).stdout
+    for command in ("serve", "socket", "run-job", "migrate", "check-config"):
+        assert command in help_text
+
+
+@pytest.mark.parametrize(
+    "command, unset, expected",
+    [
+        ("serve", "SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET is not set"),
+        ("serve", "SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN is not set"),
+        ("socket", "SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN is not set"),
+        ("run-job", "SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN is not set"),
+    ],
+)
+def test_a_missing_variable_stops_start_up_with_one_line(environ, command, unset, expected):
+    environ["SLACK_APP_TOKEN"] = "xapp-test"
+    del environ[unset]
+    args = [command, "housekeeping"] if command == "run-job" else [command]
+    assert_one_clear_line(run(args, environ), expected)
+
+
+def test_socket_mode_needs_the_app_token(environ):
+    assert_one_clear_line(run(["socket"], environ), "SLACK_APP_TOKEN is not set")
+
+
+@pytest.mark.parametrize("command", [["serve"], ["socket"], ["run-job", "housekeeping"]])
+def test_a_bad_configuration_stops_start_up_with_one_line(environ, tmp_path, command):
+    environ["SLACK_APP_TOKEN"] = "xapp-test"
+    Path(environ["RELEASEBOT_CONFIG"]).write_text("release_hours:\n  start: '25:00'\n")
+    assert_one_clear_line(run(command, environ), "bad configuration: ")
+
+
+def test_an_unreachable_database_stops_start_up_with_one_line(environ):
+    environ["DATABASE_URL"] = "postgresql+psycopg://postgres@127.0.0.1:1/releasebot"
+    assert_one_clear_line(run(["serve"], environ), "cannot reach the database postgresql+psycopg://postgres@127.0.0.1:1")
+
+
+def test_unknown_jobs_and_products_are_refused(environ):
+    assert_one_clear_line(run(["run-job", "nonsense"], environ), "unknown job 'nonsense'; jobs: ")
+    assert_one_clear_line(run(["run-job", "housekeeping", "--product", "nope"], environ), "unknown product 'nope'")
+
+
+def test_run_job_runs_a_job_and_exits_0(environ):
+    result = run(["run-job", "housekeeping"], environ)
+    assert result.returncode == 0, result.stderr
+    assert "forgot 0 old Slack event ids" in result.stdout
+
+
+def test_migrate_upgrades_then_reports_up_to_date(environ, database_url):
+    environ["DATABASE_URL"] = database_url
+    first = run(["migrate"], environ)
+    assert first.returncode == 0, first.stderr
+    assert "migrated from empty to " in first.stdout
+    second = run(["migrate"], environ)
+    assert "is up to date" in second.stdout
+    assert Database(database_url).schema_state().up_to_date
+
+
+def test_serve_refuses_a_postgresql_schema_that_is_behind(environ, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite is upgraded on start instead")
+    environ["DATABASE_URL"] = database_url
+    assert_one_clear_line(run(["serve"], environ), "run `releasebot migrate` first")
+
+
+def test_serve_upgrades_sqlite_answers_health_and_stops_cleanly_on_sigterm(environ, tmp_path):
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stderr.read()
+                assert time.monotonic() < deadline, "the bot did not start"
+                time.sleep(0.1)
+        assert response.status_code == 200
+        assert Database(environ["DATABASE_URL"]).schema_state().up_to_date
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0

@@ -1,0 +1,70 @@
+"""manifest.yml against Slack's schema and the registered listeners; the Dockerfile; the README and CI."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from bot.slack.listeners import commands
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = ROOT.parent / "shared" / "slack" / "manifest.schema.1.0.0.json"
+
+
+def manifest() -> dict:
+    return yaml.safe_load((ROOT / "manifest.yml").read_text())
+
+
+def test_the_manifest_is_valid_against_slacks_published_schema():
+    schema = json.loads(SCHEMA.read_text())
+    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(manifest()), key=lambda e: list(e.path))
+    assert [f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors] == []
+
+
+def test_every_registered_command_is_in_the_manifest_and_back():
+    declared = {command["command"] for command in manifest()["features"]["slash_commands"]}
+    registered = {module.COMMAND for module in commands.REGISTERED}
+    assert declared == registered == {"/rc", "/flag", "/freeze"}
+
+
+def test_the_manifest_asks_only_for_the_scopes_the_bot_uses():
+    scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
+    assert scopes == {"commands", "chat:write", "im:write", "users:read", "users:read.email", "channels:read", "groups:read"}
+    assert manifest()["settings"]["interactivity"]["is_enabled"] is True
+    assert manifest()["features"]["bot_user"]["display_name"] == "releasebot"
+
+
+def test_the_dockerfile_copies_what_exists_and_runs_the_installed_entry_point():
+    text = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.1[1-9]-slim", text, re.M)
+    for line in re.findall(r"^COPY (.+)$", text, re.M):
+        for source in line.split()[:-1]:
+            assert (ROOT / source).exists(), f"Dockerfile copies {source}, which does not exist"
+    user = re.findall(r"^USER (\S+)$", text, re.M)
+    assert user and user[-1] not in ("root", "0")
+    assert re.search(r"^HEALTHCHECK .*\n?.*/healthz", text, re.M)
+    assert 'CMD ["releasebot", "serve"]' in text
+    assert "PORT" in text
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["releasebot"] == "bot.cli:main"
+
+
+def test_the_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```sh\n(.+?)\n```", readme, re.S)
+    install_and_run, install_and_test = blocks[0], blocks[1]
+    assert "releasebot serve" in install_and_run and "pip install -e ." in install_and_run
+    assert "pytest" in install_and_test
+    assert readme.index(install_and_test) < readme.index("## ")
+    assert install_and_test in (ROOT / ".ci" / "run").read_text()
+
+
+def test_every_dependency_has_a_lower_bound():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for requirement in project["dependencies"] + project["optional-dependencies"]["test"]:
+        assert ">=" in requirement, requirement

@@ -6,10 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import OutboxLaneRow, OutboxRow, SlackMessageRow
+from storage.upsert import insert_or_ignore
 
 
 @dataclass(frozen=True)
@@ -25,8 +25,7 @@ class OutboxItem:
 
 def enqueue(session: Session, lane: str, kind: str, payload: dict, now: dt.datetime, candidate_id: int | None = None) -> None:
     session.add(OutboxRow(lane=lane, kind=kind, payload=payload, candidate_id=candidate_id, created_at=now, next_attempt_at=now))
-    insert = (postgresql if session.bind.dialect.name == "postgresql" else sqlite).insert
-    session.execute(insert(OutboxLaneRow).values(lane=lane).on_conflict_do_nothing(index_elements=["lane"]))
+    insert_or_ignore(session, OutboxLaneRow, {"lane": lane}, ["lane"])
 
 
 def due_lanes(session: Session, now: dt.datetime, limit: int) -> list[str]:

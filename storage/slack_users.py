@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import EmailLookupRow, SlackUserRow
+from storage.upsert import insert_or_replace
 
 
 @dataclass(frozen=True)
@@ -34,17 +35,16 @@ def users(session: Session, user_ids: list[str], fresh_since: dt.datetime) -> di
 
 
 def remember_user(session: Session, user: SlackUser, now: dt.datetime) -> None:
-    session.merge(
-        SlackUserRow(
-            user_id=user.user_id,
-            name=user.name,
-            email=user.email,
-            timezone=user.timezone,
-            is_bot=user.is_bot,
-            deleted=user.deleted,
-            fetched_at=now,
-        )
-    )
+    values = {
+        "user_id": user.user_id,
+        "name": user.name,
+        "email": user.email,
+        "timezone": user.timezone,
+        "is_bot": user.is_bot,
+        "deleted": user.deleted,
+        "fetched_at": now,
+    }
+    insert_or_replace(session, SlackUserRow, values, ["user_id"])
 
 
 def email_lookups(session: Session, emails: list[str], fresh_since: dt.datetime) -> dict[str, str | None]:
@@ -55,4 +55,4 @@ def email_lookups(session: Session, emails: list[str], fresh_since: dt.datetime)
 
 
 def remember_email(session: Session, email: str, user_id: str | None, now: dt.datetime) -> None:
-    session.merge(EmailLookupRow(email=email, user_id=user_id, fetched_at=now))
+    insert_or_replace(session, EmailLookupRow, {"email": email, "user_id": user_id, "fetched_at": now}, ["email"])

@@ -2,12 +2,39 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.api.auth import unauthorized
+from bot.release import service
+from bot.release.model import Candidate
 from bot.runtime import Runtime
+
+MAX_CANDIDATES = 50
+
+
+def candidate_json(candidate: Candidate) -> dict:
+    return {
+        "id": candidate.id,
+        "product": candidate.product,
+        "version": candidate.version,
+        "state": candidate.state.value,
+        "trigger": candidate.trigger.value,
+        "release_manager": candidate.release_manager,
+        "head_sha": candidate.head_sha,
+        "created_at": candidate.created_at.isoformat(),
+        "engineers": [
+            {
+                "user": engineer.user,
+                "state": engineer.state,
+                "delegate": candidate.release_manager if engineer.user is None else engineer.delegate,
+            }
+            for engineer in candidate.engineers
+        ],
+    }
 
 
 def routes(runtime: Runtime) -> list[Route]:
@@ -17,9 +44,27 @@ def routes(runtime: Runtime) -> list[Route]:
 
         return endpoint
 
+    def unknown_product(key: str | None) -> JSONResponse | None:
+        if key and runtime.config.product(key):
+            return None
+        known = [p.key for p in runtime.config.products]
+        detail = f"unknown product {key!r}" if key else "name a product: ?product=KEY"
+        return JSONResponse({"error": "unknown_product", "detail": detail, "products": known}, status_code=404 if key else 400)
+
     async def products(_request: Request) -> JSONResponse:
         return JSONResponse(
             {"products": [{"key": p.key, "name": p.name, "channel": p.channel} for p in runtime.config.products]}
         )
 
-    return [Route("/api/v1/products", guarded(products), methods=["GET"])]
+    async def candidates(request: Request) -> JSONResponse:
+        key = request.query_params.get("product")
+        problem = unknown_product(key)
+        if problem:
+            return problem
+        found = await asyncio.to_thread(service.history, runtime.db, key, MAX_CANDIDATES)
+        return JSONResponse({"candidates": [candidate_json(c) for c in found]})
+
+    return [
+        Route("/api/v1/products", guarded(products), methods=["GET"]),
+        Route("/api/v1/candidates", guarded(candidates), methods=["GET"]),
+    ]

@@ -1,7 +1,7 @@
 """Commits from a product's repository: a local path is read in place, a URL through a mirror.
 
 The first candidate of a product has no released candidate to start from; it holds the
-branch's commits of the FIRST_WINDOW before the cut (at least the head commit), so adopting
+branch's commits of the FIRST_WINDOW before the cut, so adopting
 the bot does not put a repository's whole history into one candidate.
 """
 
@@ -74,8 +74,6 @@ def commits_since(repository: str, branch: str, base_sha: str | None, now: dt.da
         output = _git([*log, f"{base_sha}..{head}"])
     else:
         output = _git([*log, f"--since={int((now - FIRST_WINDOW).timestamp())}", head])
-        if not output.strip():
-            output = _git([*log, "-1", head])
     return head, [_parse(record) for record in output.split(RECORD) if record.strip()]
 
 

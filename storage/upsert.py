@@ -1,0 +1,20 @@
+"""INSERT … ON CONFLICT for the two databases we run on: replicas racing to write one key must not fail."""
+
+from __future__ import annotations
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+
+def _insert(session: Session):
+    return (postgresql if session.bind.dialect.name == "postgresql" else sqlite).insert
+
+
+def insert_or_ignore(session: Session, model, values: dict, key: list[str]) -> None:
+    session.execute(_insert(session)(model).values(**values).on_conflict_do_nothing(index_elements=key))
+
+
+def insert_or_replace(session: Session, model, values: dict, key: list[str]) -> None:
+    statement = _insert(session)(model).values(**values)
+    changes = {column: statement.excluded[column] for column in values if column not in key}
+    session.execute(statement.on_conflict_do_update(index_elements=key, set_=changes))

@@ -1,0 +1,38 @@
+"""Real git repositories in a temp dir, with commits by chosen authors at chosen times."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+from pathlib import Path
+
+
+class GitRepo:
+    def __init__(self, path: Path, branch: str = "main"):
+        self.path = path
+        self.branch = branch
+        path.mkdir(parents=True, exist_ok=True)
+        self._git("init", "-q", "-b", branch)
+        self._count = 0
+
+    def _git(self, *args: str, env: dict[str, str] | None = None) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=self.path, check=True, capture_output=True, text=True, env={**os.environ, **(env or {})}
+        ).stdout
+
+    def commit(self, subject: str, email: str, name: str | None = None, when: dt.datetime | None = None) -> str:
+        self._count += 1
+        (self.path / f"change-{self._count}.txt").write_text(subject)
+        self._git("add", ".")
+        stamp = (when or dt.datetime(2026, 11, 16, 12, 0, tzinfo=dt.timezone.utc)).isoformat()
+        author = name or email.split("@")[0].title()
+        env = {
+            "GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": email, "GIT_AUTHOR_DATE": stamp,
+            "GIT_COMMITTER_NAME": author, "GIT_COMMITTER_EMAIL": email, "GIT_COMMITTER_DATE": stamp,
+        }
+        self._git("commit", "-q", "-m", subject, env=env)
+        return self.head()
+
+    def head(self) -> str:
+        return self._git("rev-parse", "HEAD").strip()

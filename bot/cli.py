@@ -146,6 +146,7 @@ def cmd_socket(args) -> int:
 
 
 def cmd_run_job(args) -> int:
+    from bot.release.flows import DailyCutFailed
     from bot.scheduler import JOBS, run_job
 
     if args.job not in JOBS:
@@ -167,6 +168,11 @@ def cmd_run_job(args) -> int:
 
     try:
         print(asyncio.run(run_and_deliver()))
+    except DailyCutFailed as failed:
+        for summary in failed.summaries:
+            print(summary)
+        print(f"releasebot: job {args.job} failed: {failed}", file=sys.stderr)
+        return EXIT_PROBLEMS
     except Exception as exc:
         logging.getLogger("bot.cli").exception("job %s failed", args.job)
         print(f"releasebot: job {args.job} failed: {exc}", file=sys.stderr)

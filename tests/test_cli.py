@@ -140,3 +140,33 @@ def test_serve_upgrades_sqlite_answers_health_and_stops_cleanly_on_sigterm(envir
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
+
+
+def test_run_job_daily_candidates_cuts_and_delivers_the_notice(environ, tmp_path, fake_slack, database_url):
+    from tests.gitrepo import GitRepo
+
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("Add the basket", "dana@example.com")
+    Path(environ["RELEASEBOT_CONFIG"]).write_text(
+        f"products:\n  - {{key: checkout, name: Checkout, channel: C0CHECKOUT, repository: {repo.path}}}\n"
+        "people:\n  dana@example.com: U0DANA\n"
+    )
+    environ.update(SLACK_API_URL=fake_slack.api_url, SLACK_BOT_TOKEN=fake_slack.bot_token, DATABASE_URL=database_url)
+    if database_url.startswith("postgresql"):
+        assert run(["migrate"], environ).returncode == 0
+    first = run(["run-job", "daily-candidates", "--product", "checkout"], environ)
+    assert first.returncode == 0, first.stderr
+    assert "checkout: cut " in first.stdout and "with 1 changes by 1 engineers" in first.stdout
+    [notice] = fake_slack.messages("C0CHECKOUT")
+    assert "Add the basket" in str(notice["blocks"])
+    assert fake_slack.dms("U0DANA"), "the release manager is told"
+    again = run(["run-job", "daily-candidates"], environ)
+    assert again.returncode == 0 and "no new changes" in again.stdout
+    assert len(fake_slack.messages("C0CHECKOUT")) == 1
+
+
+def test_run_job_fails_with_non_zero_when_a_repository_cannot_be_read(environ):
+    result = run(["run-job", "daily-candidates"], environ)
+    assert result.returncode == 1
+    assert "repository /srv/git/checkout does not exist" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -13,7 +13,7 @@ from bot.release.service import CutRequest, Refused
 from bot.runtime import Runtime
 from bot.slack import ids
 from bot.slack.blocks.candidate import status_reply
-from bot.slack.blocks.text import private_reply
+from bot.slack.blocks.text import escape, private_reply
 from bot.slack.blocks.usage import rc_usage
 from bot.slack.directory import SlackDirectory
 from bot.slack.listeners.commands.parsing import MAX_TEXT, mentioned_user, split_subcommand
@@ -39,9 +39,10 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         if handler is None:
             await ack(**rc_usage(not_understood=text.strip()))
             return
-        product, rest = _product(runtime, command.get("channel_id", ""), rest)
-        if isinstance(product, str):
-            await ack(**private_reply(product))
+        try:
+            product, rest = _product(runtime, command.get("channel_id", ""), rest)
+        except Refused as refusal:
+            await ack(**private_reply(str(refusal)))
             return
         await ack()
         try:
@@ -51,8 +52,8 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         await respond(**reply, replace_original=False)
 
 
-def _product(runtime: Runtime, channel: str, rest: str) -> tuple[Product | str, str]:
-    """The product named first, else the channel's; a string explains what is wrong."""
+def _product(runtime: Runtime, channel: str, rest: str) -> tuple[Product, str]:
+    """The product named first, else the channel's, and the words after it."""
     config = runtime.config
     first, _, after = rest.partition(" ")
     named = config.product(first.lower()) if first else None
@@ -63,8 +64,9 @@ def _product(runtime: Runtime, channel: str, rest: str) -> tuple[Product | str, 
         return in_channel, rest
     keys = ", ".join(f"`{p.key}`" for p in config.products) or "none configured"
     if first:
-        return f"I don't know the product `{first[:40]}`. Products: {keys}.", rest
-    return f"Which product? This channel is not a release channel; name one, e.g. `/rc status {config.products[0].key if config.products else 'checkout'}`. Products: {keys}.", rest
+        raise Refused(f"I don't know the product `{escape(first[:40])}`. Products: {keys}.")
+    example = config.products[0].key if config.products else "checkout"
+    raise Refused(f"Which product? This channel is not a release channel; name one, e.g. `/rc status {example}`. Products: {keys}.")
 
 
 async def status(runtime, directory, product: Product, user: str, rest: str) -> dict:
@@ -81,7 +83,7 @@ async def cut(runtime, directory, product: Product, user: str, rest: str) -> dic
     word, _, reason = rest.partition(" ")
     urgent = word.lower() == "urgent"
     if rest and not urgent:
-        raise Refused(f"`/rc cut` takes no words besides `urgent <reason>`; I did not understand `{rest[:60]}`.")
+        raise Refused(f"`/rc cut` takes no words besides `urgent <reason>`; I did not understand `{escape(rest[:60])}`.")
     if urgent and not reason.strip():
         raise Refused("An urgent cut needs a reason the team can read: `/rc cut urgent <reason>`.")
     request = CutRequest(product=product, trigger=Trigger.MANUAL, actor=user, urgent_reason=reason.strip() or None)

@@ -107,6 +107,13 @@ class ReleaseManagerSettings(_Section):
     preferred_timezone: TimeZoneName = "America/New_York"
 
 
+class DeployHook(_Section):
+    """Called on release; the body is signed with the secret read from the variable `secret_env`."""
+
+    url: Annotated[str, _pattern(re.compile(r"^https?://\S+$"), "an http(s) URL", "https://deploy.example.com/hook")]
+    secret_env: Annotated[str, _pattern(re.compile(r"^[A-Z_][A-Z0-9_]*$"), "an environment variable name", "CHECKOUT_HOOK_SECRET")]
+
+
 class Product(_Section):
     key: ProductKey
     name: str = Field(min_length=1, max_length=80)
@@ -114,6 +121,7 @@ class Product(_Section):
     repository: str = Field(min_length=1)
     branch: str = Field(default="main", min_length=1)
     admins: list[UserId] = []
+    deploy_hook: DeployHook | None = None
 
 
 class Flags(_Section):

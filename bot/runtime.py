@@ -25,6 +25,7 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
     rng: random.Random = field(default_factory=random.SystemRandom)
     wake_delivery: Callable[[], None] = lambda: None  # set by the delivery worker when it runs
+    hook_backoff: tuple[float, ...] = (1.0, 2.0, 4.0)  # seconds between deploy hook attempts
 
     @classmethod
     def create(cls, env: Environment, config: Config, **overrides) -> Runtime:

@@ -18,7 +18,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import metrics
 from bot.inbox import forget_old_deliveries
-from bot.release import flows
+from bot.release import flows, freezes
 from bot.runtime import Runtime
 from bot.slack.delivery import Delivery
 from bot.slack.directory import SlackDirectory
@@ -61,10 +61,17 @@ def _daily_trigger(runtime: Runtime) -> BaseTrigger:
     )
 
 
+async def freeze_ends(runtime: Runtime, product: str | None = None, **_options) -> str:
+    announced = await asyncio.to_thread(freezes.announce_ended, runtime.db, runtime.config, runtime.clock.now())
+    runtime.wake_delivery()
+    return f"announced the end of {announced} freezes"
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
         Job("daily-candidates", daily_candidates, _daily_trigger, "cut a candidate for every product with new changes"),
+        Job("freeze-ends", freeze_ends, lambda _runtime: IntervalTrigger(minutes=1), "announce freezes that ran out"),
         Job("housekeeping", housekeeping, lambda _runtime: IntervalTrigger(hours=1), "prune old Slack event ids"),
     )
 }

@@ -189,11 +189,48 @@ class SlackMessageRow(Base):
     ts: Mapped[str] = mapped_column(String(32))
 
 
-class OutboxLaneRow(Base):
-    """A lease on one lane of the outbox: the process holding it is the only one delivering that lane."""
+class LeaseRow(Base):
+    """A named lease with an expiry: whoever holds it alone does that work (an outbox lane, a release).
+    A crashed holder's lease simply runs out."""
 
-    __tablename__ = "outbox_lanes"
+    __tablename__ = "leases"
 
-    lane: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(96), primary_key=True)
     token: Mapped[str | None] = mapped_column(String(64))
-    claimed_until: Mapped[dt.datetime | None]
+    held_until: Mapped[dt.datetime | None]
+
+
+class FreezeRow(Base):
+    """A change freeze of one product or of all ("all"); announced once when it starts and once when it ends."""
+
+    __tablename__ = "freezes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64))
+    starts_at: Mapped[dt.datetime]
+    ends_at: Mapped[dt.datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime]
+    ended_by: Mapped[str | None] = mapped_column(String(32))
+    end_announced: Mapped[bool] = mapped_column(default=False)
+
+
+class ReleaseRow(Base):
+    """A production release: who, when, what, and why when it went out against the rules."""
+
+    __tablename__ = "releases"
+    __table_args__ = (Index("ix_releases_product_id", "product", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"), unique=True)
+    product: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))
+    head_sha: Mapped[str] = mapped_column(String(64))
+    base_sha: Mapped[str | None] = mapped_column(String(64))
+    released_at: Mapped[dt.datetime]
+    released_by: Mapped[str] = mapped_column(String(32))
+    release_manager: Mapped[str] = mapped_column(String(32))
+    pending_reason: Mapped[str | None] = mapped_column(Text)
+    exception: Mapped[str | None] = mapped_column(String(32))
+    exception_note: Mapped[str | None] = mapped_column(Text)

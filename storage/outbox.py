@@ -1,15 +1,15 @@
-"""The outbox of owed Slack messages, and the lane leases that keep each lane's order."""
+"""The outbox of owed Slack messages; a lease per lane keeps each lane in order across processes."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import OutboxLaneRow, OutboxRow, SlackMessageRow
-from storage.upsert import insert_or_ignore
+from storage import leases
+from storage.models import LeaseRow, OutboxRow, SlackMessageRow
 
 
 @dataclass(frozen=True)
@@ -25,16 +25,18 @@ class OutboxItem:
 
 def enqueue(session: Session, lane: str, kind: str, payload: dict, now: dt.datetime, candidate_id: int | None = None) -> None:
     session.add(OutboxRow(lane=lane, kind=kind, payload=payload, candidate_id=candidate_id, created_at=now, next_attempt_at=now))
-    insert_or_ignore(session, OutboxLaneRow, {"lane": lane}, ["lane"])
+
+
+def lease_name(lane: str) -> str:
+    return f"outbox:{lane}"
 
 
 def due_lanes(session: Session, now: dt.datetime, limit: int) -> list[str]:
     """Lanes with a message due and no live lease, oldest first."""
-    free = or_(OutboxLaneRow.claimed_until.is_(None), OutboxLaneRow.claimed_until < now)
     query = (
         select(OutboxRow.lane, func.min(OutboxRow.id).label("first"))
-        .join(OutboxLaneRow, OutboxLaneRow.lane == OutboxRow.lane)
-        .where(OutboxRow.delivered_at.is_(None), OutboxRow.next_attempt_at <= now, free)
+        .outerjoin(LeaseRow, LeaseRow.name == literal("outbox:") + OutboxRow.lane)
+        .where(OutboxRow.delivered_at.is_(None), OutboxRow.next_attempt_at <= now, or_(LeaseRow.name.is_(None), leases.is_free(now)))
         .group_by(OutboxRow.lane)
         .order_by("first")
         .limit(limit)
@@ -43,20 +45,11 @@ def due_lanes(session: Session, now: dt.datetime, limit: int) -> list[str]:
 
 
 def claim_lane(session: Session, lane: str, token: str, now: dt.datetime, until: dt.datetime) -> bool:
-    """Take the lane's lease unless another live one holds it; a dead process's lease simply expires."""
-    free = or_(OutboxLaneRow.claimed_until.is_(None), OutboxLaneRow.claimed_until < now)
-    result = session.execute(
-        update(OutboxLaneRow).where(OutboxLaneRow.lane == lane, free).values(token=token, claimed_until=until)
-    )
-    return result.rowcount == 1
+    return leases.claim(session, lease_name(lane), token, now, until)
 
 
 def release_lane(session: Session, lane: str, token: str) -> None:
-    session.execute(
-        update(OutboxLaneRow)
-        .where(OutboxLaneRow.lane == lane, OutboxLaneRow.token == token)
-        .values(token=None, claimed_until=None)
-    )
+    leases.release(session, lease_name(lane), token)
 
 
 def pending_in_lane(session: Session, lane: str) -> list[OutboxItem]:

@@ -9,8 +9,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.api.auth import unauthorized
-from bot.release import service
-from bot.release.model import Candidate
+from bot.release import freezes, service
+from bot.release.model import Candidate, Release
 from bot.runtime import Runtime
 
 MAX_CANDIDATES = 50
@@ -34,6 +34,22 @@ def candidate_json(candidate: Candidate) -> dict:
             }
             for engineer in candidate.engineers
         ],
+    }
+
+
+def release_json(release: Release) -> dict:
+    return {
+        "candidate_id": release.candidate_id,
+        "product": release.product,
+        "version": release.version,
+        "head_sha": release.head_sha,
+        "base_sha": release.base_sha,
+        "released_at": release.released_at.isoformat(),
+        "released_by": release.released_by,
+        "release_manager": release.release_manager,
+        "pending_reason": release.pending_reason,
+        "exception": release.exception,
+        "exception_note": release.exception_note,
     }
 
 
@@ -64,7 +80,26 @@ def routes(runtime: Runtime) -> list[Route]:
         found = await asyncio.to_thread(service.history, runtime.db, key, MAX_CANDIDATES)
         return JSONResponse({"candidates": [candidate_json(c) for c in found]})
 
+    async def releases(request: Request) -> JSONResponse:
+        key = request.query_params.get("product")
+        problem = unknown_product(key)
+        if problem:
+            return problem
+        found = await asyncio.to_thread(service.releases_of, runtime.db, key, MAX_CANDIDATES)
+        return JSONResponse({"releases": [release_json(r) for r in found]})
+
+    async def gate(request: Request) -> JSONResponse:
+        key = request.path_params["key"]
+        problem = unknown_product(key)
+        if problem:
+            return problem
+        now = runtime.clock.now()
+        verdict = await asyncio.to_thread(freezes.verdict, runtime.db, runtime.config, key, now)
+        return JSONResponse({"open": verdict.open, "reasons": list(verdict.reasons), "next_open": verdict.next_open.isoformat()})
+
     return [
         Route("/api/v1/products", guarded(products), methods=["GET"]),
+        Route("/api/v1/products/{key}/gate", guarded(gate), methods=["GET"]),
         Route("/api/v1/candidates", guarded(candidates), methods=["GET"]),
+        Route("/api/v1/releases", guarded(releases), methods=["GET"]),
     ]

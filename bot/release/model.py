@@ -131,3 +131,36 @@ class Candidate:
     def commit_range(self) -> str:
         head = self.head_sha[:10]
         return f"{self.base_sha[:10]}..{head}" if self.base_sha else f"up to {head}"
+
+
+class ReleaseException(StrEnum):
+    """The cases the process allows a release outside the hours or during a freeze."""
+
+    PRODUCTION_DOWN = "production_down"
+    CRITICAL_BUG = "critical_bug"
+    URGENT_DELIVERY = "urgent_delivery"
+
+    @property
+    def label(self) -> str:
+        return {
+            ReleaseException.PRODUCTION_DOWN: "Production is down",
+            ReleaseException.CRITICAL_BUG: "Bug in the critical path",
+            ReleaseException.URGENT_DELIVERY: "Urgent delivery",
+        }[self]
+
+
+@dataclass(frozen=True)
+class Release:
+    """A candidate that went to production, and why if it went against the rules."""
+
+    candidate_id: int
+    product: str
+    version: str
+    head_sha: str
+    base_sha: str | None
+    released_at: dt.datetime
+    released_by: str
+    release_manager: str
+    pending_reason: str | None = None
+    exception: str | None = None
+    exception_note: str | None = None

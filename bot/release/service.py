@@ -14,11 +14,15 @@ from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 import storage.candidates as candidates
+import storage.freezes as freezes
 import storage.jobs as jobs
+import storage.leases as leases
 import storage.outbox as outbox
+import storage.releases as releases
 from bot.config import Config, Product
+from bot.release.hours import ReleaseWindow
 from bot.release.manager import Eligible, choose_release_manager
-from bot.release.model import IN_PROGRESS, Candidate, CandidateState, Change, Commit, Trigger
+from bot.release.model import IN_PROGRESS, Candidate, CandidateState, Change, Commit, Release, ReleaseException, Trigger
 from storage import Database
 from storage.slack_users import SlackUser
 
@@ -406,3 +410,117 @@ def _product(config: Config, candidate: Candidate) -> Product:
     if product is None:
         raise Refused(f"The product {candidate.product!r} is no longer configured.")
     return product
+
+
+class ReleaseClosed(Refused):
+    """Outside the release hours or during a freeze: the release manager may still choose an exception."""
+
+    def __init__(self, message: str, candidate: Candidate):
+        super().__init__(message)
+        self.candidate = candidate
+
+
+@dataclass(frozen=True)
+class ReleaseRequest:
+    product: Product
+    actor: str
+    pending_reason: str | None = None
+    exception: ReleaseException | None = None
+    note: str | None = None
+
+
+def may_release(config: Config, candidate: Candidate, user: str) -> bool:
+    return user == candidate.release_manager or config.is_admin(user, config.product(candidate.product))
+
+
+def check_release(db: Database, config: Config, request: ReleaseRequest, now: dt.datetime) -> Candidate:
+    """Everything that decides whether the release may go, asked before the deploy hook is called."""
+    product = request.product
+    with db.reading() as session:
+        candidate = candidates.in_progress(session, product.key)
+        active = freezes.active_or_future(session, now)
+    if candidate is None:
+        raise Refused(f"{product.name} has no candidate in progress to release.")
+    if not may_release(config, candidate, request.actor):
+        raise Refused(
+            f"Only the release manager {mention(candidate.release_manager)} or an admin can release {candidate.version}."
+        )
+    pending = candidate.pending
+    if pending and not request.pending_reason:
+        names = ", ".join(mention(candidate.verifier_of(e.user)) if e.user is None else mention(e.user) for e in pending)
+        raise Refused(
+            f"{candidate.version} still has pending verifications: {names}. To release it anyway, give the reason, "
+            "which is recorded and announced: `/rc release <reason>`."
+        )
+    window = ReleaseWindow(config.release_hours)
+    verdict = window.verdict(now, active, product.key)
+    if not verdict.open and request.exception is None:
+        raise ReleaseClosed(
+            f"{product.name} cannot be released now: {'; '.join(verdict.reasons)}. "
+            f"Next opening: {window.describe(verdict.next_open, now)}.",
+            candidate,
+        )
+    return candidate
+
+
+def record_release(db: Database, config: Config, request: ReleaseRequest, candidate_id: int, now: dt.datetime) -> Release:
+    product = request.product
+    with db.transaction() as session:
+        candidate = _open_candidate(session, candidate_id)
+        if not may_release(config, candidate, request.actor):
+            raise Refused(f"Only the release manager {mention(candidate.release_manager)} or an admin can release it.")
+        release = Release(
+            candidate_id=candidate.id,
+            product=product.key,
+            version=candidate.version,
+            head_sha=candidate.head_sha,
+            base_sha=candidate.base_sha,
+            released_at=now,
+            released_by=request.actor,
+            release_manager=candidate.release_manager,
+            pending_reason=request.pending_reason if candidate.pending else None,
+            exception=request.exception.value if request.exception else None,
+            exception_note=request.note,
+        )
+        releases.record(session, release)
+        candidates.update_candidate(session, candidate.id, state=CandidateState.RELEASED)
+        candidates.record_event(
+            session, candidate.id, now, request.actor, "released",
+            {"exception": release.exception, "note": release.exception_note, "pending_reason": release.pending_reason},
+        )
+        _owe_notice(session, candidate, now, product.channel)
+        lines = [f":rocket: {mention(request.actor)} released *{product.name} {candidate.version}* to production."]
+        if request.exception:
+            lines.append(f"*Exception:* {request.exception.label}. {request.note or ''}".rstrip())
+        if release.pending_reason:
+            names = ", ".join(mention(e.user) if e.user else "authors without a Slack account" for e in candidate.pending)
+            lines.append(f"*Released with pending verifications* ({names}): {release.pending_reason}")
+        _owe_thread(session, candidate.id, "\n".join(lines), now, broadcast=True)
+        return release
+
+
+def record_hook_failure(db: Database, config: Config, request: ReleaseRequest, candidate: Candidate, error: str, now: dt.datetime) -> None:
+    """The deploy hook kept failing: nothing was released, and the release manager must know."""
+    with db.transaction() as session:
+        candidates.record_event(session, candidate.id, now, request.actor, "deploy_hook_failed", {"error": error})
+        _owe_dm(
+            session, candidate.release_manager,
+            f"The deploy hook of *{request.product.name}* failed for {candidate.version} ({error}); "
+            "it was not released. Try `/rc release` again once the deploy pipeline answers.",
+            now, candidate.id,
+        )
+
+
+def releases_of(db: Database, product: str, limit: int = 10) -> list[Release]:
+    with db.reading() as session:
+        return releases.newest_first(session, product, limit)
+
+
+def begin_release(db: Database, product: str, token: str, now: dt.datetime, hold: dt.timedelta) -> bool:
+    with db.transaction() as session:
+        return leases.claim(session, f"release:{product}", token, now, now + hold)
+
+
+def end_release(db: Database, product: str, token: str) -> None:
+    with db.transaction() as session:
+        leases.release(session, f"release:{product}", token)

@@ -133,8 +133,9 @@ class Delivery:
                 await self._send_notice(item, later)
             elif item.kind == "thread":
                 await self._send_thread(item)
-            elif item.kind == "dm":
-                await self._call("chat_postMessage", channel=item.payload["user"], text=item.payload["text"])
+            elif item.kind in ("dm", "channel"):
+                target = item.payload["user"] if item.kind == "dm" else item.payload["channel"]
+                await self._call("chat_postMessage", channel=target, text=item.payload["text"])
                 await asyncio.to_thread(self._done, item)
             else:
                 await asyncio.to_thread(self._done, item, f"unknown kind {item.kind}")

@@ -18,3 +18,11 @@ NONVIABLE_REASON_BLOCK = "rc_nonviable_reason"
 NONVIABLE_REASON_INPUT = "reason"
 NONVIABLE_NEXT_BLOCK = "rc_nonviable_next"
 NONVIABLE_NEXT_INPUT = "next_steps"
+
+# releasing outside the rules
+RELEASE_EXCEPTION = "rc_release_exception"
+EXCEPTION_VIEW = "rc_exception_view"
+EXCEPTION_KIND_BLOCK = "rc_exception_kind"
+EXCEPTION_KIND_INPUT = "kind"
+EXCEPTION_NOTE_BLOCK = "rc_exception_note"
+EXCEPTION_NOTE_INPUT = "note"

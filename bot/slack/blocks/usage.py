@@ -11,7 +11,9 @@ RC_USAGE: Usage = (
     ("/rc cut [product]", "cut a release candidate now; you become its release manager"),
     ("/rc cut [product] urgent <reason>", "replace the candidate in progress with a new one, for urgent changes"),
     ("/rc nonviable [product] <reason>", "declare the current candidate not viable, with the reason"),
+    ("/rc release [product] [reason]", "release the candidate to production (release manager or admin); the reason is needed while verifications are pending"),
     ("/rc manager [product] @user", "hand the release manager role to someone else"),
+    ("/rc history [product]", "the last ten production releases"),
     ("/rc help", "this list"),
 )
 PRODUCT_NOTE = "In a product's release channel the product is implied; elsewhere name it, e.g. `/rc status checkout`."
@@ -45,7 +47,7 @@ FLAG_USAGE: Usage = (
 )
 
 FREEZE_USAGE: Usage = (
-    ("/freeze", "the freezes in force"),
+    ("/freeze [status]", "the freezes in force"),
     ("/freeze start <until> <reason> [product|all]", "freeze changes until a date, a date and time, or for a duration like 3d"),
     ("/freeze end [product|all]", "end a freeze"),
     ("/freeze help", "this list"),

@@ -122,17 +122,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_outbox_lane'), ['lane'], unique=False)
         batch_op.create_index('ix_outbox_pending', ['delivered_at', 'next_attempt_at'], unique=False)
 
-    op.create_table('outbox_lanes',
-    sa.Column('lane', sa.String(length=64), nullable=False),
+    op.create_table('leases',
+    sa.Column('name', sa.String(length=96), nullable=False),
     sa.Column('token', sa.String(length=64), nullable=True),
-    sa.Column('claimed_until', UTCDateTime(), nullable=True),
-    sa.PrimaryKeyConstraint('lane')
+    sa.Column('held_until', UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('name')
     )
 
 
 
 def downgrade() -> None:
-    op.drop_table('outbox_lanes')
+    op.drop_table('leases')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_pending')
         batch_op.drop_index(batch_op.f('ix_outbox_lane'))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
-from bot.slack.listeners.actions import candidate
+from bot.slack.listeners.actions import candidate, release
 
-REGISTERED = (candidate,)
+REGISTERED = (candidate, release)
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:

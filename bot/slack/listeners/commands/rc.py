@@ -9,10 +9,12 @@ from slack_bolt.async_app import AsyncApp
 from bot.config import Product
 from bot.release import flows, service
 from bot.release.model import Trigger
-from bot.release.service import CutRequest, Refused
+from bot.release.hours import ReleaseWindow
+from bot.release.service import CutRequest, Refused, ReleaseClosed, ReleaseRequest
 from bot.runtime import Runtime
 from bot.slack import ids
 from bot.slack.blocks.candidate import status_reply
+from bot.slack.blocks.release import closed_reply, history_reply
 from bot.slack.blocks.text import escape, private_reply
 from bot.slack.blocks.usage import rc_usage
 from bot.slack.directory import SlackDirectory
@@ -122,4 +124,25 @@ async def manager(runtime, directory, product: Product, user: str, rest: str) ->
     return private_reply(f"<@{new_manager}> is now the release manager of {product.name} {candidate.version}.")
 
 
-SUBCOMMANDS = {"status": status, "cut": cut, "nonviable": nonviable, "manager": manager}
+async def release(runtime, directory, product: Product, user: str, rest: str) -> dict:
+    request = ReleaseRequest(product=product, actor=user, pending_reason=rest.strip() or None)
+    try:
+        done = await flows.release(runtime, request)
+    except ReleaseClosed as closed:
+        return closed_reply(str(closed), closed.candidate, request.pending_reason)
+    return private_reply(f"Released {product.name} {done.version} to production; the channel has been told.")
+
+
+async def history(runtime, directory, product: Product, user: str, rest: str) -> dict:
+    releases = await asyncio.to_thread(service.releases_of, runtime.db, product.key, 10)
+    return history_reply(product.name, releases, ReleaseWindow(runtime.config.release_hours))
+
+
+SUBCOMMANDS = {
+    "status": status,
+    "cut": cut,
+    "nonviable": nonviable,
+    "release": release,
+    "manager": manager,
+    "history": history,
+}

@@ -1,0 +1,120 @@
+"""Change freezes: only exception releases go out while one covers a product.
+
+`/freeze start <until> <reason> [product|all]` takes a date (frozen through that day), a date
+and time, or a duration such as 3d, 12h or 90m, read in the release hours' time zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
+import storage.freezes as store
+import storage.outbox as outbox
+from bot.config import Config
+from bot.release.hours import Freeze, ReleaseWindow, Verdict
+from bot.release.service import Refused, mention
+from storage import Database
+
+UNTIL_EXAMPLE = "a date like 2026-11-30, a date and time like 2026-11-30 17:00, or a duration like 3d, 12h or 90m"
+DURATION = re.compile(r"^(\d{1,4})([mhdw])$")
+UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+ALL = "all"
+
+
+def parse_until(words: list[str], now: dt.datetime, timezone: str) -> tuple[dt.datetime, int]:
+    """The end of the freeze and how many words it took; Refused with an example for anything else."""
+    zone = ZoneInfo(timezone)
+    first = words[0].lower() if words else ""
+    match = DURATION.match(first)
+    if match:
+        return now + dt.timedelta(**{UNITS[match[2]]: int(match[1])}), 1
+    try:
+        if len(words) > 1 and re.fullmatch(r"\d{1,2}:\d{2}", words[1]):
+            return _future(dt.datetime.strptime(f"{words[0]} {words[1]}", "%Y-%m-%d %H:%M").replace(tzinfo=zone), now), 2
+        if "T" in first.upper():
+            return _future(dt.datetime.strptime(words[0].upper(), "%Y-%m-%dT%H:%M").replace(tzinfo=zone), now), 1
+        day = dt.date.fromisoformat(first)
+    except ValueError:
+        raise Refused(f"I could not read `{first[:40]}` as the end of the freeze. Use {UNTIL_EXAMPLE}.") from None
+    return _future(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), zone), now), 1
+
+
+def _future(instant: dt.datetime, now: dt.datetime) -> dt.datetime:
+    if instant <= now:
+        raise Refused("That time has already passed; a freeze must end in the future.")
+    return instant
+
+
+def _channels(config: Config, scope: str) -> list[str]:
+    return [p.channel for p in config.products if scope in (ALL, p.key)]
+
+
+def _scope_name(config: Config, scope: str) -> str:
+    product = config.product(scope)
+    return "all products" if scope == ALL else product.name if product else scope
+
+
+def _may_administer(config: Config, user: str, scope: str) -> bool:
+    return config.is_admin(user, None if scope == ALL else config.product(scope))
+
+
+def start(db: Database, config: Config, scope: str, until: dt.datetime, reason: str, user: str, now: dt.datetime) -> Freeze:
+    if not _may_administer(config, user, scope):
+        raise Refused(f"Only admins can freeze {_scope_name(config, scope)}.")
+    if not reason.strip():
+        raise Refused("Give the reason for the freeze: `/freeze start <until> <reason> [product|all]`.")
+    window = ReleaseWindow(config.release_hours)
+    with db.transaction() as session:
+        freeze = store.start(session, scope, now, until, reason.strip(), user)
+        text = (
+            f":snowflake: {mention(user)} froze changes to {_scope_name(config, scope)} until "
+            f"{window.describe(until, now)}: {freeze.reason}. Only exception releases go out until then."
+        )
+        for channel in _channels(config, scope):
+            outbox.enqueue(session, f"channel:{channel}", "channel", {"channel": channel, "text": text}, now)
+        return freeze
+
+
+def end(db: Database, config: Config, scope: str, user: str, now: dt.datetime) -> list[Freeze]:
+    if not _may_administer(config, user, scope):
+        raise Refused(f"Only admins can end a freeze of {_scope_name(config, scope)}.")
+    with db.transaction() as session:
+        ending = [f for f in store.active_or_future(session, now) if f.scope == scope]
+        if not ending:
+            raise Refused(f"There is no freeze of {_scope_name(config, scope)} to end.")
+        for freeze in ending:
+            store.end_now(session, freeze.id, now, user)
+            _announce_end(session, config, freeze, now, f"{mention(user)} ended the change freeze")
+        return ending
+
+
+def announce_ended(db: Database, config: Config, now: dt.datetime) -> int:
+    """Announce the freezes that ran out by themselves; each is announced once across replicas."""
+    with db.transaction() as session:
+        announced = 0
+        for freeze in store.ended_unannounced(session, now):
+            announced += _announce_end(session, config, freeze, now, "The change freeze has ended")
+        return announced
+
+
+def _announce_end(session, config: Config, freeze: Freeze, now: dt.datetime, opening: str) -> int:
+    if not store.claim_end_announcement(session, freeze.id):
+        return 0
+    text = f":sunny: {opening} for {_scope_name(config, freeze.scope)} ({freeze.reason}). Releases follow the usual hours again."
+    for channel in _channels(config, freeze.scope):
+        outbox.enqueue(session, f"channel:{channel}", "channel", {"channel": channel, "text": text}, now)
+    return 1
+
+
+def in_force(db: Database, now: dt.datetime) -> list[Freeze]:
+    with db.reading() as session:
+        return [f for f in store.active_or_future(session, now) if f.starts_at <= now]
+
+
+def verdict(db: Database, config: Config, product: str, now: dt.datetime) -> Verdict:
+    """May a release of the product go out now, and if not, why and when next."""
+    with db.reading() as session:
+        active = store.active_or_future(session, now)
+    return ReleaseWindow(config.release_hours).verdict(now, active, product)

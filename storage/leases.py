@@ -1,0 +1,30 @@
+"""Named leases shared by every process on the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import or_, update
+from sqlalchemy.orm import Session
+
+from storage.models import LeaseRow
+from storage.upsert import insert_or_ignore
+
+
+def is_free(now: dt.datetime):
+    return or_(LeaseRow.held_until.is_(None), LeaseRow.held_until < now)
+
+
+def claim(session: Session, name: str, token: str, now: dt.datetime, until: dt.datetime) -> bool:
+    """Take the lease unless a live one is held by someone else."""
+    insert_or_ignore(session, LeaseRow, {"name": name}, ["name"])
+    result = session.execute(
+        update(LeaseRow).where(LeaseRow.name == name, is_free(now)).values(token=token, held_until=until)
+    )
+    return result.rowcount == 1
+
+
+def release(session: Session, name: str, token: str) -> None:
+    session.execute(
+        update(LeaseRow).where(LeaseRow.name == name, LeaseRow.token == token).values(token=None, held_until=None)
+    )

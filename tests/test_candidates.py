@@ -35,12 +35,20 @@ def team(fake_slack):
 
 
 @pytest.fixture
-def rc(db, team, clock, repo, tmp_path):
+def checkout_settings() -> dict:
+    """Extra configuration of the checkout product; test modules override this fixture."""
+    return {}
+
+
+@pytest.fixture
+def rc(db, team, clock, repo, tmp_path, checkout_settings):
     quiet = GitRepo(tmp_path / "search")
     quiet.commit("Released long ago", "dana@example.com", when=MONDAY - dt.timedelta(days=30))
-    products = [{**BASE_CONFIG["products"][0], "repository": str(repo.path)}, {**BASE_CONFIG["products"][1], "repository": str(quiet.path)}]
+    checkout = {**BASE_CONFIG["products"][0], "repository": str(repo.path), **checkout_settings}
+    products = [checkout, {**BASE_CONFIG["products"][1], "repository": str(quiet.path)}]
     settings = {**BASE_CONFIG, "products": products}
     runtime = make_runtime(db, team, Config.model_validate(settings), clock)
+    runtime.hook_backoff = (0.01, 0.01)
     running = start_bot(runtime)
     driver = SlackDriver(running.events_url, SIGNING_SECRET, team)
     yield Rig(running, driver, team, repo)
@@ -78,18 +86,25 @@ class Rig:
 
     def command(self, text: str, user: str, channel: str = "C0CHECKOUT") -> str:
         """Run /rc and return the private answer it gets."""
-        return self._answer(user, lambda: self.slack.command("/rc", text, user_id=user, channel_id=channel))
+        return self.command_of("/rc", text, user, channel)
+
+    def command_of(self, command: str, text: str, user: str, channel: str = "C0CHECKOUT") -> str:
+        return self._answer(user, lambda: self.slack.command(command, text, user_id=user, channel_id=channel))
 
     def click(self, user: str, action_id: str, **options) -> str:
         return self._answer(user, lambda: self.slack.block_action(user, action_id, **options))
 
     def _answer(self, user: str, send) -> str:
-        before = len(self.ephemeral_texts(user))
+        return self.private_answer(user, send)["text"]
+
+    def private_answer(self, user: str, send) -> dict:
+        """The ephemeral message `send` gets, whether in the HTTP answer or through the response URL."""
+        before = len(self.fake.ephemerals(user=user))
         response = send()
         assert response.status_code == 200
         if response.content and response.headers.get("content-type", "").startswith("application/json"):
-            return response.json()["text"]
-        return wait_for(lambda: len(self.ephemeral_texts(user)) > before and self.ephemeral_texts(user))[-1]
+            return response.json()
+        return wait_for(lambda: len(self.fake.ephemerals(user=user)) > before and self.fake.ephemerals(user=user))[-1]
 
     def settled(self) -> None:
         """Wait until every owed message has gone out."""
@@ -302,3 +317,19 @@ def test_the_api_refuses_unknown_products(rc):
     headers = {"Authorization": f"Bearer {API_TOKEN}"}
     assert httpx.get(rc.running.url + "/api/v1/candidates", params={"product": "nope"}, headers=headers).status_code == 404
     assert httpx.get(rc.running.url + "/api/v1/candidates", headers=headers).status_code == 400
+
+
+def test_a_user_change_event_refreshes_the_cached_profile(rc):
+    from storage import slack_users
+
+    commits_by_the_team(rc.repo)
+    rc.daily()
+    changed = {**rc.fake.user("U0ERIN"), "tz": "Europe/Paris"}
+    assert rc.slack.event({"type": "user_change", "user": changed}).status_code == 200
+
+    def cached_zone():
+        with rc.runtime.db.reading() as session:
+            found = slack_users.users(session, ["U0ERIN"], MONDAY - dt.timedelta(days=30))
+        return found["U0ERIN"].timezone
+
+    wait_for(lambda: cached_zone() == "Europe/Paris")

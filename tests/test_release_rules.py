@@ -113,7 +113,7 @@ def test_a_candidate_of_500_changes_by_100_engineers_folds_into_a_valid_message(
     blocks = message["blocks"]
     assert len(blocks) <= 50
     assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")
-    assert "…and 55 more engineers" in blocks[-3]["text"]["text"]
+    assert blocks[-3]["text"]["text"].startswith("…and 55 more engineers, 0 verified. Pending: <@U045>")
     assert "…and 0 more" not in str(blocks)
     action_ids = [e["action_id"] for e in blocks[-2]["elements"]]
     assert action_ids == ["rc_verify", "rc_delegate", "rc_nonviable"]
@@ -123,3 +123,12 @@ def test_a_candidate_of_500_changes_by_100_engineers_folds_into_a_valid_message(
 def test_a_candidate_that_is_over_has_no_buttons(state):
     message = candidate_message(candidate([change("1", "U1")], state=state), "Checkout", "2026.11.17-rc2")
     assert all(block["type"] != "actions" for block in message["blocks"])
+
+
+def test_even_hundreds_of_engineers_are_all_counted():
+    changes = [change(f"{i:040d}", f"U{i:05d}", verified_by=f"U{i:05d}" if i % 2 else None) for i in range(800)]
+    folded = candidate_message(candidate(changes), "Checkout")["blocks"][-3]["text"]["text"]
+    assert len(folded) <= 3000
+    assert folded.startswith("…and 755 more engineers, 378 verified. Pending: <@U00046>")
+    shown = folded.count("<@U")
+    assert 200 < shown < 377 and folded.endswith(f" and {377 - shown} more")

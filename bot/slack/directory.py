@@ -14,11 +14,11 @@ import storage.slack_users as cache
 from bot.runtime import Runtime
 from storage.slack_users import SlackUser
 
-FRESH_FOR = dt.timedelta(hours=12)
+FRESH_FOR = dt.timedelta(days=7)  # a user_change event refreshes a cached person at once
 LOOKUP_CONCURRENCY = 8
 
 
-def _from_slack(user: dict) -> SlackUser:
+def from_slack(user: dict) -> SlackUser:
     profile = user.get("profile", {})
     return SlackUser(
         user_id=user["id"],
@@ -47,6 +47,10 @@ class SlackDirectory:
             await asyncio.to_thread(self._remember_users, list(found.values()))
         return {**known, **found}
 
+    async def refresh(self, user: dict) -> None:
+        """Slack told us a profile changed (time zone, deactivation): keep the cache true."""
+        await asyncio.to_thread(self._remember_users, [from_slack(user)])
+
     async def person(self, user_id: str) -> SlackUser | None:
         return (await self.people([user_id])).get(user_id)
 
@@ -71,7 +75,7 @@ class SlackDirectory:
                 if exc.response.get("error") == "user_not_found":
                     return None
                 raise
-        return _from_slack(response["user"])
+        return from_slack(response["user"])
 
     async def _lookup(self, email: str) -> SlackUser | None:
         async with self._limit:
@@ -81,7 +85,7 @@ class SlackDirectory:
                 if exc.response.get("error") == "users_not_found":
                     return None
                 raise
-        return _from_slack(response["user"])
+        return from_slack(response["user"])
 
     def _cached_users(self, user_ids: list[str]) -> dict[str, SlackUser]:
         with self.runtime.db.reading() as session:

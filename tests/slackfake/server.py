@@ -806,6 +806,8 @@ class FakeSlack:
             attachments=attachments,
             thread_ts=params.get("thread_ts") or None,
         )
+        if message["thread_ts"] and str(params.get("reply_broadcast")).lower() in ("true", "1"):
+            message["subtype"] = "thread_broadcast"  # shown in the channel as well as in the thread
         return {"channel": channel["id"], "ts": message["ts"], "message": slack_message(message)}
 
     def _chat_update(self, params: dict) -> dict:

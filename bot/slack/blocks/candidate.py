@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.release.model import Candidate, CandidateState, EngineerStatus, Trigger
 from bot.slack import ids
-from bot.slack.blocks.text import clip, context, escape, mention, private_reply, section
+from bot.slack.blocks.text import SECTION_LIMIT, clip, context, escape, mention, private_reply, section
 
 MAX_BLOCKS = 50
 SUBJECTS_PER_ENGINEER = 5
@@ -56,15 +56,28 @@ def candidate_message(candidate: Candidate, product_name: str, successor_version
     blocks += [section(_engineer_line(candidate, engineer)) for engineer in shown]
     folded = engineers[len(shown):]
     if folded:
-        marks = " ".join(
-            f"{':white_check_mark:' if e.verified else ':hourglass_flowing_sand:'}{mention(e.user) if e.user else 'unmatched authors'}"
-            for e in folded
-        )
-        blocks.append(section(f"…and {len(folded)} more engineers: {marks}"))
+        blocks.append(section(_folded_line(folded)))
     if open_for_actions:
         blocks.append(_actions(candidate))
     blocks.append(context(f"{len(candidate.changes)} changes · revision {candidate.revision}"))
     return {"text": summary_text(candidate, product_name), "blocks": blocks}
+
+
+def _folded_line(folded: list[EngineerStatus]) -> str:
+    """Pending engineers first, since they are the ones to chase; counts stand for what does not fit."""
+    pending = [e for e in folded if not e.verified]
+    done = len(folded) - len(pending)
+    head = f"…and {len(folded)} more engineers, {done} verified. Pending:"
+    names, room = [], SECTION_LIMIT - len(head) - 40
+    for engineer in pending:
+        name = mention(engineer.user) if engineer.user else "unmatched authors"
+        if room - len(name) - 1 < 0:
+            break
+        names.append(name)
+        room -= len(name) + 1
+    rest = len(pending) - len(names)
+    tail = f" and {rest} more" if rest else ""
+    return f"{head} {' '.join(names) or 'nobody'}{tail}"
 
 
 def _summary(candidate: Candidate, successor_version: str | None) -> str:

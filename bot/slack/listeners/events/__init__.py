@@ -5,9 +5,9 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
-from bot.slack.listeners.events import home
+from bot.slack.listeners.events import home, people
 
-REGISTERED = (home,)
+REGISTERED = (home, people)
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:

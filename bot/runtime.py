@@ -9,9 +9,11 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from bot.clock import Clock, SystemClock
 from bot.config import Config, Environment
+from bot.flags.snapshots import Snapshots
 from bot.slack.client import SlackClient, make_client
 from storage import Database
 
@@ -26,6 +28,10 @@ class Runtime:
     rng: random.Random = field(default_factory=random.SystemRandom)
     wake_delivery: Callable[[], None] = lambda: None  # set by the delivery worker when it runs
     hook_backoff: tuple[float, ...] = (1.0, 2.0, 4.0)  # seconds between deploy hook attempts
+
+    @cached_property
+    def flag_snapshots(self) -> Snapshots:
+        return Snapshots(self.db)
 
     @classmethod
     def create(cls, env: Environment, config: Config, **overrides) -> Runtime:

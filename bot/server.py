@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot import metrics
+from bot.api import ofrep
 from bot.api.routes import routes as api_routes
 from bot.runtime import Runtime
 from bot.scheduler import start_scheduler
@@ -77,6 +78,7 @@ def build_asgi(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         *api_routes(runtime),
+        *ofrep.routes(runtime),
     ]
     if not socket_mode:
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))

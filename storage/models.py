@@ -234,3 +234,73 @@ class ReleaseRow(Base):
     pending_reason: Mapped[str | None] = mapped_column(Text)
     exception: Mapped[str | None] = mapped_column(String(32))
     exception_note: Mapped[str | None] = mapped_column(Text)
+
+
+class FlagRow(Base):
+    __tablename__ = "flags"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    type: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(Text, default="")
+    owner: Mapped[str] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime]
+    archived_at: Mapped[dt.datetime | None]
+
+
+class FlagStateRow(Base):
+    """A flag in one environment; a missing row means off."""
+
+    __tablename__ = "flag_states"
+
+    flag_key: Mapped[str] = mapped_column(ForeignKey("flags.key", ondelete="CASCADE"), primary_key=True)
+    environment: Mapped[str] = mapped_column(String(32), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(default=False)
+    rollout: Mapped[int] = mapped_column(default=100)
+    targets: Mapped[list] = mapped_column(JSON, default=list)
+    updated_at: Mapped[dt.datetime]
+    updated_by: Mapped[str] = mapped_column(String(32))
+
+
+class FlagChangeRow(Base):
+    """The audit trail: who changed what, where, when, from what to what, why, approved by whom."""
+
+    __tablename__ = "flag_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    flag_key: Mapped[str] = mapped_column(String(64), index=True)
+    environment: Mapped[str | None] = mapped_column(String(32))
+    at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(Text)
+    approver: Mapped[str | None] = mapped_column(String(32))
+
+
+class FlagRequestRow(Base):
+    """A change to a protected environment waiting for the owner's (or an admin's) approval."""
+
+    __tablename__ = "flag_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    flag_key: Mapped[str] = mapped_column(String(64), index=True)
+    environment: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))
+    after: Mapped[dict] = mapped_column(JSON)
+    requested_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime]
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[dt.datetime | None]
+
+
+class FlagVersionRow(Base):
+    """One row whose number goes up with every flag change: every process compares it before
+    answering from its cache, so a kill switch is seen by the very next evaluation anywhere."""
+
+    __tablename__ = "flag_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,1 @@
+"""Feature flags: rules, evaluation (flagd semantics), OFREP and flagd export."""

@@ -1,0 +1,147 @@
+"""Queries on feature flags, their per-environment states, changes, approval requests and version."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.flags.model import Flag, FlagState, FlagType
+from storage.models import FlagChangeRow, FlagRequestRow, FlagRow, FlagStateRow, FlagVersionRow
+from storage.upsert import insert_or_replace
+
+
+@dataclass(frozen=True)
+class FlagChange:
+    flag_key: str
+    environment: str | None
+    at: dt.datetime
+    actor: str
+    action: str
+    before: dict | None
+    after: dict | None
+    reason: str | None
+    approver: str | None
+
+
+@dataclass(frozen=True)
+class FlagRequest:
+    id: int
+    flag_key: str
+    environment: str
+    action: str
+    after: dict
+    requested_by: str
+    state: str
+    decided_by: str | None
+
+
+def state_json(state: FlagState) -> dict:
+    return {"enabled": state.enabled, "rollout": state.rollout, "targets": list(state.targets)}
+
+
+def state_from_json(data: dict) -> FlagState:
+    return FlagState(enabled=bool(data["enabled"]), rollout=int(data["rollout"]), targets=tuple(data["targets"]))
+
+
+def version(session: Session) -> int:
+    return session.scalar(select(FlagVersionRow.version).where(FlagVersionRow.id == 1))
+
+
+def bump_version(session: Session) -> None:
+    session.execute(update(FlagVersionRow).where(FlagVersionRow.id == 1).values(version=FlagVersionRow.version + 1))
+
+
+def get(session: Session, key: str, *, lock: bool = False) -> Flag | None:
+    query = select(FlagRow).where(FlagRow.key == key)
+    row = session.scalars(query.with_for_update() if lock else query).first()
+    if row is None:
+        return None
+    states = session.scalars(select(FlagStateRow).where(FlagStateRow.flag_key == key))
+    return _flag(row, {s.environment: FlagState(s.enabled, s.rollout, tuple(s.targets)) for s in states})
+
+
+def _flag(row: FlagRow, states: dict[str, FlagState]) -> Flag:
+    return Flag(
+        key=row.key, type=FlagType(row.type), description=row.description, owner=row.owner,
+        created_by=row.created_by, created_at=row.created_at, states=states, archived=row.archived_at is not None,
+    )
+
+
+def all_flags(session: Session) -> list[Flag]:
+    rows = session.scalars(select(FlagRow).order_by(FlagRow.key)).all()
+    states: dict[str, dict[str, FlagState]] = {}
+    for s in session.scalars(select(FlagStateRow)):
+        states.setdefault(s.flag_key, {})[s.environment] = FlagState(s.enabled, s.rollout, tuple(s.targets))
+    return [_flag(row, states.get(row.key, {})) for row in rows]
+
+
+def environment_states(session: Session, environment: str) -> dict[str, FlagState]:
+    """Every live flag of the environment; a flag without a state row there is off."""
+    live = session.scalars(select(FlagRow.key).where(FlagRow.archived_at.is_(None))).all()
+    rows = session.scalars(select(FlagStateRow).where(FlagStateRow.environment == environment))
+    found = {row.flag_key: FlagState(row.enabled, row.rollout, tuple(row.targets)) for row in rows}
+    return {key: found.get(key, FlagState()) for key in live}
+
+
+def create(session: Session, flag: Flag) -> None:
+    session.add(
+        FlagRow(
+            key=flag.key, type=flag.type, description=flag.description, owner=flag.owner,
+            created_by=flag.created_by, created_at=flag.created_at,
+        )
+    )
+    session.flush()
+
+
+def set_state(session: Session, key: str, environment: str, state: FlagState, by: str, at: dt.datetime) -> None:
+    values = {"flag_key": key, "environment": environment, **state_json(state), "updated_at": at, "updated_by": by}
+    insert_or_replace(session, FlagStateRow, values, ["flag_key", "environment"])
+
+
+def set_owner(session: Session, key: str, owner: str) -> None:
+    session.execute(update(FlagRow).where(FlagRow.key == key).values(owner=owner))
+
+
+def archive(session: Session, key: str, at: dt.datetime) -> None:
+    session.execute(update(FlagRow).where(FlagRow.key == key).values(archived_at=at))
+
+
+def record_change(session: Session, change: FlagChange) -> None:
+    session.add(FlagChangeRow(**change.__dict__))
+
+
+def changes(session: Session, key: str, limit: int = 50) -> list[FlagChange]:
+    rows = session.scalars(
+        select(FlagChangeRow).where(FlagChangeRow.flag_key == key).order_by(FlagChangeRow.id.desc()).limit(limit)
+    )
+    return [
+        FlagChange(r.flag_key, r.environment, r.at, r.actor, r.action, r.before, r.after, r.reason, r.approver)
+        for r in rows
+    ]
+
+
+def add_request(session: Session, key: str, environment: str, action: str, after: dict, by: str, at: dt.datetime) -> int:
+    row = FlagRequestRow(flag_key=key, environment=environment, action=action, after=after, requested_by=by, created_at=at)
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def get_request(session: Session, request_id: int) -> FlagRequest | None:
+    row = session.get(FlagRequestRow, request_id)
+    if row is None:
+        return None
+    return FlagRequest(row.id, row.flag_key, row.environment, row.action, row.after, row.requested_by, row.state, row.decided_by)
+
+
+def decide_request(session: Session, request_id: int, state: str, by: str, at: dt.datetime) -> bool:
+    """True for the one click that decides; every later click finds it decided."""
+    result = session.execute(
+        update(FlagRequestRow)
+        .where(FlagRequestRow.id == request_id, FlagRequestRow.state == "pending")
+        .values(state=state, decided_by=by, decided_at=at)
+    )
+    return result.rowcount == 1

@@ -65,7 +65,7 @@ def get(session: Session, key: str, *, lock: bool = False) -> Flag | None:
 
 def _flag(row: FlagRow, states: dict[str, FlagState]) -> Flag:
     return Flag(
-        key=row.key, type=FlagType(row.type), description=row.description, owner=row.owner,
+        key=row.key, type=FlagType(row.type), description=row.description, owner=row.owner, product=row.product,
         created_by=row.created_by, created_at=row.created_at, states=states, archived=row.archived_at is not None,
     )
 
@@ -89,7 +89,7 @@ def environment_states(session: Session, environment: str) -> dict[str, FlagStat
 def create(session: Session, flag: Flag) -> None:
     session.add(
         FlagRow(
-            key=flag.key, type=flag.type, description=flag.description, owner=flag.owner,
+            key=flag.key, type=flag.type, description=flag.description, owner=flag.owner, product=flag.product,
             created_by=flag.created_by, created_at=flag.created_at,
         )
     )

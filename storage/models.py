@@ -243,6 +243,7 @@ class FlagRow(Base):
     type: Mapped[str] = mapped_column(String(16))
     description: Mapped[str] = mapped_column(Text, default="")
     owner: Mapped[str] = mapped_column(String(32))
+    product: Mapped[str | None] = mapped_column(String(64))  # its freezes apply to the flag
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime]
     archived_at: Mapped[dt.datetime | None]

@@ -30,10 +30,12 @@ class FlagState:
     def describe(self) -> str:
         if not self.enabled:
             return "off"
-        parts = ["on" if self.rollout == 100 else f"on for {self.rollout}%"]
-        if self.targets:
-            parts.append(f"and for {len(self.targets)} target{'s' if len(self.targets) != 1 else ''}")
-        return " ".join(parts)
+        if self.rollout == 100:
+            return "on"
+        targets = f"{len(self.targets)} target{'s' if len(self.targets) != 1 else ''}"
+        if self.rollout == 0:
+            return f"on for {targets} only" if self.targets else "on for nobody (0%)"
+        return f"on for {self.rollout}%" + (f" and {targets}" if self.targets else "")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class Flag:
     owner: str
     created_by: str
     created_at: dt.datetime
+    product: str | None = None
     states: dict[str, FlagState] = field(default_factory=dict)
     archived: bool = False
 

@@ -14,7 +14,8 @@ import storage.freezes as store
 import storage.outbox as outbox
 from bot.config import Config
 from bot.release.hours import Freeze, ReleaseWindow, Verdict
-from bot.release.service import Refused, mention
+from bot.errors import Refused
+from bot.release.service import mention
 from storage import Database
 
 UNTIL_EXAMPLE = "a date like 2026-11-30, a date and time like 2026-11-30 17:00, or a duration like 3d, 12h or 90m"

@@ -20,6 +20,7 @@ import storage.leases as leases
 import storage.outbox as outbox
 import storage.releases as releases
 from bot.config import Config, Product
+from bot.errors import Refused
 from bot.release.hours import ReleaseWindow
 from bot.release.manager import Eligible, choose_release_manager
 from bot.release.model import IN_PROGRESS, Candidate, CandidateState, Change, Commit, Release, ReleaseException, Trigger
@@ -33,10 +34,6 @@ ROLE = (
     "in the RC environment (or asks a teammate to), you tell the channel if it is not viable and what happens "
     "next, and once it is ready you release it to production inside the release hours."
 )
-
-
-class Refused(Exception):
-    """The action is not allowed now; the message says why, in plain words, to the person who tried."""
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from bot.config import Config
 from bot.release import service
 from bot.runtime import Runtime
 from bot.slack.blocks.candidate import candidate_message
+from bot.slack.blocks.flags import approval_message
 from storage.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,9 @@ class Delivery:
                 await self._send_thread(item)
             elif item.kind in ("dm", "channel"):
                 target = item.payload["user"] if item.kind == "dm" else item.payload["channel"]
-                await self._call("chat_postMessage", channel=target, text=item.payload["text"])
+                request_id = item.payload.get("request_id")
+                blocks = approval_message(item.payload["text"], request_id) if request_id else None
+                await self._call("chat_postMessage", channel=target, text=item.payload["text"], blocks=blocks)
                 await asyncio.to_thread(self._done, item)
             else:
                 await asyncio.to_thread(self._done, item, f"unknown kind {item.kind}")

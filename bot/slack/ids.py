@@ -26,3 +26,8 @@ EXCEPTION_KIND_BLOCK = "rc_exception_kind"
 EXCEPTION_KIND_INPUT = "kind"
 EXCEPTION_NOTE_BLOCK = "rc_exception_note"
 EXCEPTION_NOTE_INPUT = "note"
+
+# flag approval requests
+FLAG_REQUEST_BLOCK = "flag_request"
+FLAG_APPROVE = "flag_approve"
+FLAG_REJECT = "flag_reject"

@@ -61,6 +61,7 @@ def upgrade() -> None:
     sa.Column('type', sa.String(length=16), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('owner', sa.String(length=32), nullable=False),
+    sa.Column('product', sa.String(length=64), nullable=True),
     sa.Column('created_by', sa.String(length=32), nullable=False),
     sa.Column('created_at', UTCDateTime(), nullable=False),
     sa.Column('archived_at', UTCDateTime(), nullable=True),

@@ -7,7 +7,7 @@ import asyncio
 from slack_bolt.async_app import AsyncApp
 
 from bot.release import service
-from bot.release.service import Refused
+from bot.errors import Refused
 from bot.runtime import Runtime
 from bot.slack import ids
 from bot.slack.blocks.candidate import nonviable_modal

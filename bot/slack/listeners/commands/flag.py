@@ -1,22 +1,107 @@
-"""/flag: feature flags."""
+"""/flag: feature flags. Parse, acknowledge at once, call the flag service, answer privately."""
 
 from __future__ import annotations
 
+import asyncio
+import re
+
 from slack_bolt.async_app import AsyncApp
 
+from bot.errors import Refused
+from bot.flags import service
+from bot.flags.model import FlagType
 from bot.runtime import Runtime
 from bot.slack import ids
+from bot.slack.blocks.flags import history_reply, list_reply, show_reply
+from bot.slack.blocks.text import escape, private_reply
 from bot.slack.blocks.usage import FLAG_USAGE, usage_reply
-from bot.slack.listeners.commands.parsing import split_subcommand
+from bot.slack.listeners.commands.parsing import MAX_TEXT, mentioned_user, split_subcommand
 
 COMMAND = ids.FLAG_COMMAND
-
-FLAG_NOTE = "Feature flags are not switched on in this version of releasebot yet."
+PERCENT = re.compile(r"^(\d{1,3})%?$")
+MAX_TARGET = 256
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
+    config = runtime.config
+
+    def environment_from(words: list[str]) -> tuple[list[str], str | None]:
+        """A trailing environment name is the environment; the rest are the arguments."""
+        if words and words[-1] in config.flags.environments:
+            return words[:-1], words[-1]
+        return words, None
+
+    def usage(problem: str) -> Refused:
+        return Refused(f"{problem}\n" + "\n".join(f"`{syntax}`  {meaning}" for syntax, meaning in FLAG_USAGE))
+
+    def run(subcommand: str, words: list[str], user: str, channel: str) -> dict:
+        now = runtime.clock.now()
+        if subcommand == "list":
+            return list_reply(service.all_flags(runtime.db), config)
+        if not words:
+            raise usage(f"`/flag {subcommand}` needs a flag key.")
+        key, rest = words[0], words[1:]
+        if subcommand == "create":
+            flag_type = FlagType.RELEASE
+            if rest and rest[0].lower() in {t.value for t in FlagType}:
+                flag_type, rest = FlagType(rest[0].lower()), rest[1:]
+            product = config.product_for_channel(channel)
+            flag = service.create(runtime.db, config, key, flag_type, " ".join(rest)[:500], user, product.key if product else None, now)
+            return private_reply(f"Created the {flag.type.value} flag `{flag.key}`, off in every environment. You own it.")
+        if subcommand == "show":
+            flag, changes = service.history(runtime.db, key)
+            if flag.archived:
+                raise Refused(f"`{key}` is archived.")
+            return show_reply(flag, config, changes)
+        if subcommand == "history":
+            return history_reply(*service.history(runtime.db, key))
+        if subcommand == "owner":
+            new_owner = mentioned_user(rest[0]) if len(rest) == 1 else None
+            if new_owner is None:
+                raise usage("Name the new owner: `/flag owner <key> @user`.")
+            return private_reply(service.set_owner(runtime.db, config, key, new_owner, user, now))
+        if subcommand == "archive":
+            return private_reply(service.archive(runtime.db, config, key, user, now))
+        rest, environment = environment_from(rest)
+        operation = operation_of(subcommand, rest)
+        return private_reply(service.change(runtime.db, config, key, environment, operation, user, now).message)
+
+    def operation_of(subcommand: str, rest: list[str]) -> dict:
+        if subcommand in ("on", "off"):
+            if rest:
+                raise usage(f"I did not understand `{escape(' '.join(rest)[:60])}`; environments: {', '.join(config.flags.environments)}.")
+            return {"op": subcommand}
+        if subcommand == "rollout":
+            match = PERCENT.match(rest[0]) if len(rest) == 1 else None
+            if match is None or int(match[1]) > 100:
+                raise usage("Give a percentage from 0 to 100: `/flag rollout <key> 25%`.")
+            return {"op": "rollout", "percent": int(match[1])}
+        mode = rest[0].lower() if rest else ""
+        keys = [mentioned_user(word) or word for word in rest[1:]]
+        if mode not in ("add", "remove") or not keys or any(len(k) > MAX_TARGET for k in keys):
+            raise usage("`/flag target <key> add|remove <targeting key or @user>... [env]`.")
+        return {"op": "target", "mode": mode, "keys": keys}
+
     @app.command(COMMAND)
-    async def flag(ack, command: dict) -> None:
-        subcommand, _rest = split_subcommand(command.get("text", ""))
-        not_understood = None if subcommand in ("", "help") else command.get("text", "").strip()
-        await ack(**usage_reply(COMMAND, FLAG_USAGE, not_understood, FLAG_NOTE))
+    async def flag(ack, command: dict, respond) -> None:
+        text = command.get("text", "")
+        if len(text) > MAX_TEXT:
+            await ack(**private_reply(f"That is too long for `/flag` ({len(text)} characters; at most {MAX_TEXT})."))
+            return
+        subcommand, rest = split_subcommand(text)
+        if subcommand in ("", "help"):
+            await ack(**usage_reply(COMMAND, FLAG_USAGE))
+            return
+        if subcommand not in SUBCOMMANDS:
+            await ack(**usage_reply(COMMAND, FLAG_USAGE, text.strip()))
+            return
+        await ack()
+        try:
+            reply = await asyncio.to_thread(run, subcommand, rest.split(), command["user_id"], command.get("channel_id", ""))
+            runtime.wake_delivery()
+        except Refused as refusal:
+            reply = private_reply(str(refusal))
+        await respond(**reply, replace_original=False)
+
+
+SUBCOMMANDS = {"create", "list", "show", "on", "off", "rollout", "target", "owner", "history", "archive"}

@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.release import freezes
 from bot.release.hours import ReleaseWindow
-from bot.release.service import Refused
+from bot.errors import Refused
 from bot.runtime import Runtime
 from bot.slack import ids
 from bot.slack.blocks.release import freezes_reply

@@ -10,7 +10,8 @@ from bot.config import Product
 from bot.release import flows, service
 from bot.release.model import Trigger
 from bot.release.hours import ReleaseWindow
-from bot.release.service import CutRequest, Refused, ReleaseClosed, ReleaseRequest
+from bot.errors import Refused
+from bot.release.service import CutRequest, ReleaseClosed, ReleaseRequest
 from bot.runtime import Runtime
 from bot.slack import ids
 from bot.slack.blocks.candidate import status_reply

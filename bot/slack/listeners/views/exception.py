@@ -8,7 +8,8 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.release import flows, service
 from bot.release.model import ReleaseException
-from bot.release.service import Refused, ReleaseRequest
+from bot.errors import Refused
+from bot.release.service import ReleaseRequest
 from bot.runtime import Runtime
 from bot.slack import ids
 from bot.slack.listeners.actions.release import parse_value

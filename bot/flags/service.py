@@ -1,0 +1,180 @@
+"""Flag services: each change is one transaction that saves the state, bumps the version every
+process checks before answering, records who/when/what/why, and owes its announcement."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import storage.flags as store
+import storage.freezes as freezes
+import storage.outbox as outbox
+from bot.config import Config
+from bot.errors import Refused
+from bot.flags import rules
+from bot.flags.model import KEY, Flag, FlagType
+from bot.release.service import mention
+from storage import Database
+from storage.flags import FlagChange, FlagRequest, state_json
+
+
+@dataclass(frozen=True)
+class Outcome:
+    message: str
+    request_id: int | None = None
+
+
+def _announce(session, config: Config, text: str, now: dt.datetime, request_id: int | None = None) -> None:
+    channel = config.flags.channel
+    if channel:
+        outbox.enqueue(session, f"channel:{channel}", "channel", {"channel": channel, "text": text, "request_id": request_id}, now)
+
+
+def _owe_dm(session, user: str, text: str, now: dt.datetime, request_id: int | None = None) -> None:
+    """With a request id the message carries the Approve and Reject buttons."""
+    outbox.enqueue(session, f"dm:{user}", "dm", {"user": user, "text": text, "request_id": request_id}, now)
+
+
+def _flag(session, key: str, *, lock: bool = False) -> Flag:
+    flag = store.get(session, key, lock=lock)
+    if flag is None or flag.archived:
+        raise Refused(f"There is no flag `{key}`. `/flag list` shows them.")
+    return flag
+
+
+def _environment(config: Config, environment: str | None) -> str:
+    environment = environment or config.flags.default_environment
+    if environment not in config.flags.environments:
+        raise Refused(f"There is no environment `{environment}`; environments: {', '.join(config.flags.environments)}.")
+    return environment
+
+
+def create(db: Database, config: Config, key: str, flag_type: FlagType, description: str, actor: str, product: str | None, now: dt.datetime) -> Flag:
+    if not KEY.match(key):
+        raise Refused(f"`{key[:70]}` is not a flag key: use a-z, 0-9, '.', '_' and '-', starting with a letter or digit, at most 64.")
+    with db.transaction() as session:
+        if store.get(session, key) is not None:
+            raise Refused(f"A flag `{key}` already exists (archived flags keep their key).")
+        flag = Flag(key=key, type=flag_type, description=description, owner=actor, product=product, created_by=actor, created_at=now)
+        store.create(session, flag)
+        store.bump_version(session)
+        store.record_change(session, FlagChange(key, None, now, actor, "create", None, {"type": flag_type.value, "description": description}, None, None))
+        _announce(session, config, f":triangular_flag_on_post: {mention(actor)} created the {flag_type.value} flag `{key}` (off everywhere).", now)
+        return flag
+
+
+def change(db: Database, config: Config, key: str, environment: str | None, operation: dict, actor: str, now: dt.datetime) -> Outcome:
+    environment = _environment(config, environment)
+    with db.transaction() as session:
+        flag = _flag(session, key, lock=True)
+        protected = environment in config.flags.protected
+        if protected and not rules.is_kill_switch(operation) and _frozen(session, flag, now):
+            raise Refused(f"A change freeze is in force for `{key}`; in {environment} only turning it off is allowed.")
+        if rules.needs_approval(config, flag, environment, actor, operation):
+            return _request(session, config, flag, environment, operation, actor, now)
+        return _apply(session, config, flag, environment, operation, actor, now, approver=None)
+
+
+def _frozen(session, flag: Flag, now: dt.datetime) -> bool:
+    """A freeze of the flag's product, or of all products (the only kind a flag without a product has)."""
+    return any(f.covers(flag.product or "", now) for f in freezes.active_or_future(session, now))
+
+
+def _apply(session, config: Config, flag: Flag, environment: str, operation: dict, actor: str, now, approver: str | None) -> Outcome:
+    before = flag.state(environment)
+    after = rules.apply(before, operation)
+    if after == before:
+        return Outcome(f"`{flag.key}` in {environment} is already {before.describe()}; nothing changed.")
+    store.set_state(session, flag.key, environment, after, actor, now)
+    store.bump_version(session)
+    store.record_change(
+        session, FlagChange(flag.key, environment, now, actor, operation["op"], state_json(before), state_json(after), rules.describe(operation), approver)
+    )
+    by = f"{mention(actor)}" + (f", approved by {mention(approver)}" if approver else "")
+    _announce(session, config, f"`{flag.key}` in *{environment}* is now {after.describe()} (was {before.describe()}), by {by}.", now)
+    return Outcome(f"`{flag.key}` in {environment} is now {after.describe()}.")
+
+
+def _request(session, config: Config, flag: Flag, environment: str, operation: dict, actor: str, now) -> Outcome:
+    request_id = store.add_request(session, flag.key, environment, operation["op"], operation, actor, now)
+    text = (
+        f"{mention(actor)} asks to {rules.describe(operation)} `{flag.key}` in *{environment}*, a protected environment. "
+        f"{mention(flag.owner)} (the owner) or an admin can approve."
+    )
+    if config.flags.channel:
+        _announce(session, config, text, now, request_id)
+    else:
+        _owe_dm(session, flag.owner, text, now, request_id)
+    return Outcome(f"{environment} is protected, so your change waits for the approval of {mention(flag.owner)} or an admin.", request_id)
+
+
+def decide(db: Database, config: Config, request_id: int, approve: bool, actor: str, now: dt.datetime) -> FlagRequest:
+    """Approve or reject once, however many clicks arrive."""
+    with db.transaction() as session:
+        request = store.get_request(session, request_id)
+        if request is None:
+            raise Refused("That approval request does not exist.")
+        flag = _flag(session, request.flag_key, lock=True)
+        if not rules.may_administer(config, flag, actor):
+            raise Refused(f"Only the owner of `{flag.key}`, {mention(flag.owner)}, or an admin can decide this request.")
+        if actor == request.requested_by:
+            raise Refused("You cannot approve or reject your own request.")
+        if not store.decide_request(session, request_id, "approved" if approve else "rejected", actor, now):
+            request = store.get_request(session, request_id)
+            raise Refused(f"This request was already {request.state} by {mention(request.decided_by)}.")
+        operation = dict(request.after)
+        if approve:
+            if _frozen(session, flag, now) and not rules.is_kill_switch(operation):
+                raise Refused(f"A change freeze is in force for `{flag.key}`; the change cannot be applied now.")
+            outcome = _apply(session, config, flag, request.environment, operation, request.requested_by, now, approver=actor)
+            _owe_dm(session, request.requested_by, f"{mention(actor)} approved your request: {outcome.message}", now)
+            return request
+        store.record_change(
+            session, FlagChange(flag.key, request.environment, now, actor, "reject", None, None, rules.describe(operation), None)
+        )
+        _owe_dm(
+            session, request.requested_by,
+            f"{mention(actor)} rejected your request to {rules.describe(operation)} `{flag.key}` in {request.environment}.", now,
+        )
+        return request
+
+
+def set_owner(db: Database, config: Config, key: str, new_owner: str, actor: str, now: dt.datetime) -> str:
+    with db.transaction() as session:
+        flag = _flag(session, key, lock=True)
+        if not rules.may_administer(config, flag, actor):
+            raise Refused(f"Only the owner of `{key}`, {mention(flag.owner)}, or an admin can hand it over.")
+        store.set_owner(session, key, new_owner)
+        store.record_change(session, FlagChange(key, None, now, actor, "owner", {"owner": flag.owner}, {"owner": new_owner}, None, None))
+        _announce(session, config, f"`{key}` now belongs to {mention(new_owner)} (was {mention(flag.owner)}), by {mention(actor)}.", now)
+        return f"{mention(new_owner)} now owns `{key}`."
+
+
+def archive(db: Database, config: Config, key: str, actor: str, now: dt.datetime) -> str:
+    with db.transaction() as session:
+        flag = _flag(session, key, lock=True)
+        if not rules.may_administer(config, flag, actor):
+            raise Refused(f"Only the owner of `{key}`, {mention(flag.owner)}, or an admin can archive it.")
+        store.archive(session, key, now)
+        store.bump_version(session)
+        store.record_change(session, FlagChange(key, None, now, actor, "archive", None, None, None, None))
+        _announce(session, config, f"{mention(actor)} archived `{key}`; applications now get their default value.", now)
+        return f"`{key}` is archived; evaluations now answer FLAG_NOT_FOUND."
+
+
+def get(db: Database, key: str) -> Flag:
+    with db.reading() as session:
+        return _flag(session, key)
+
+
+def all_flags(db: Database) -> list[Flag]:
+    with db.reading() as session:
+        return [flag for flag in store.all_flags(session) if not flag.archived]
+
+
+def history(db: Database, key: str) -> tuple[Flag, list[FlagChange]]:
+    with db.reading() as session:
+        flag = store.get(session, key)
+        if flag is None:
+            raise Refused(f"There is no flag `{key}`.")
+        return flag, store.changes(session, key, 20)

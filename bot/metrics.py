@@ -1,6 +1,6 @@
 """Prometheus metrics, served at GET /metrics."""
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -22,9 +22,13 @@ job_runs = Counter(
     ["job", "outcome"],
     registry=REGISTRY,
 )
-http_requests = Histogram(
-    "releasebot_http_request_seconds",
-    "Time to answer HTTP requests, by route.",
-    ["route"],
+outbox_backlog = Gauge(
+    "releasebot_outbox_backlog",
+    "Slack messages owed and not yet delivered, read from the database at each scrape.",
+    registry=REGISTRY,
+)
+outbox_oldest_age = Gauge(
+    "releasebot_outbox_oldest_age_seconds",
+    "How long the oldest owed Slack message has been waiting (0 when none).",
     registry=REGISTRY,
 )

@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -20,7 +21,7 @@ from bot.api import ofrep
 from bot.api.routes import routes as api_routes
 from bot.runtime import Runtime
 from bot.scheduler import start_scheduler
-from bot.slack.delivery import Delivery
+from bot.slack.delivery import Delivery, delivery_backlog
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,12 @@ def build_asgi(
         return JSONResponse({"status": "database unreachable"}, status_code=503)
 
     async def metrics_endpoint(_request: Request) -> Response:
+        try:
+            count, oldest = await asyncio.to_thread(delivery_backlog, runtime)
+        except SQLAlchemyError:
+            count, oldest = float("nan"), None  # the database is down: /healthz says so
+        metrics.outbox_backlog.set(count)
+        metrics.outbox_oldest_age.set((runtime.clock.now() - oldest).total_seconds() if oldest else 0)
         return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     @contextlib.asynccontextmanager

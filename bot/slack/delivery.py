@@ -190,6 +190,11 @@ class Delivery:
             raise _Retry(type(exc).__name__) from None
 
 
+def delivery_backlog(runtime: Runtime) -> tuple[int, dt.datetime | None]:
+    with runtime.db.reading() as session:
+        return outbox.backlog(session)
+
+
 def render_notice(runtime: Runtime, candidate_id: int) -> dict:
     candidate = service.get(runtime.db, candidate_id)
     successor = service.get(runtime.db, candidate.superseded_by) if candidate.superseded_by else None

@@ -1,0 +1,79 @@
+"""Nothing lost, nothing doubled: Slack outages delay messages but lose none and keep their
+order; any slash-command text gets an answer, never an error."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from storage import outbox
+from tests.test_candidates import checkout_settings, commits_by_the_team, rc, repo, team  # noqa: F401 (fixtures)
+from tests.test_slack_door import wait_for
+
+
+def settle_through_outage(rc) -> None:
+    """Let the injected clock run past the worker's back-off until every owed message is out."""
+
+    def owed() -> int:
+        with rc.runtime.db.reading() as session:
+            return outbox.backlog(session)[0]
+
+    def advanced_and_settled() -> bool:
+        rc.runtime.clock.advance(seconds=60)
+        return owed() == 0
+
+    wait_for(advanced_and_settled, timeout=30)
+
+
+def test_a_slack_outage_delays_messages_and_loses_none(rc):
+    rc.fake.fail_next("chat.postMessage", count=9, status=500)  # three delivery attempts of three calls each
+    commits_by_the_team(rc.repo)
+    rc.daily()
+    metrics = httpx.get(rc.running.url + "/metrics").text
+    assert float(re.search(r"^releasebot_outbox_backlog (\S+)$", metrics, re.M)[1]) >= 3
+    settle_through_outage(rc)
+    [notice] = rc.notices()
+    texts = rc.thread_texts(notice)
+    assert len(texts) == 1 and texts[0].startswith("Cut by the daily schedule.")
+    manager = rc.api()[0]["release_manager"]
+    assert len(rc.fake.dms(manager)) == 1
+    statuses = [call["status"] for call in rc.fake.calls("chat.postMessage")]
+    assert statuses.count(500) == 9 and statuses.count(200) == 3
+
+
+def test_updates_after_an_outage_show_the_newest_state_and_never_go_back(rc):
+    commits_by_the_team(rc.repo)
+    rc.daily()
+    rc.settled()
+    rc.fake.fail_next("chat.update", count=12, status=500)
+    for user in ("U0LEAD", "U0ERIN", "U0DANA"):
+        rc.click(user, "rc_verify")
+    settle_through_outage(rc)
+    notice = rc.notice()
+    texts = [version["text"] for version in notice["versions"]] + [notice["text"]]
+    shown = [int(re.search(r"(\d+) of", text)[1]) for text in texts]
+    assert shown == sorted(shown), shown
+    assert shown[-1] == sum(1 for e in rc.api()[0]["engineers"] if e["state"] == "verified") >= 3
+    signed = [t.split(" verified ")[0] for t in rc.thread_texts(notice) if " verified " in t]
+    assert signed == ["<@U0LEAD>", "<@U0ERIN>", "<@U0DANA>"]
+
+
+TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=300) | st.sampled_from(
+    ["cut urgent", "manager <@U0X>", "release", "nonviable next:", "rollout x 101%", "start 0d", "end nowhere", "x" * 5000]
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(command=st.sampled_from(["/rc", "/flag", "/freeze"]), text=TEXT, channel=st.sampled_from(["C0RANDOM", "C0CHECKOUT"]))
+def test_any_text_gets_an_answer_and_never_an_error(rc, command, text, channel):
+    before = httpx.get(rc.running.url + "/metrics").text.count('outcome="error"')
+    response = rc.slack.command(command, text, user_id="U0STRANGER", channel_id=channel)
+    assert response.status_code == 200
+    if response.content:
+        assert response.json()["response_type"] == "ephemeral"
+    after = httpx.get(rc.running.url + "/metrics").text
+    assert after.count('outcome="error"') == before
+    assert not any("Traceback" in e["text"] or "Something went wrong" in e["text"] for e in rc.fake.ephemerals())

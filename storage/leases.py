@@ -28,3 +28,9 @@ def release(session: Session, name: str, token: str) -> None:
     session.execute(
         update(LeaseRow).where(LeaseRow.name == name, LeaseRow.token == token).values(token=None, held_until=None)
     )
+
+
+def extend(session: Session, name: str, token: str, until: dt.datetime) -> bool:
+    """Keep a lease while its work goes on; False when it was lost (it ran out and was taken)."""
+    result = session.execute(update(LeaseRow).where(LeaseRow.name == name, LeaseRow.token == token).values(held_until=until))
+    return result.rowcount == 1

@@ -48,6 +48,10 @@ def claim_lane(session: Session, lane: str, token: str, now: dt.datetime, until:
     return leases.claim(session, lease_name(lane), token, now, until)
 
 
+def extend_lane(session: Session, lane: str, token: str, until: dt.datetime) -> bool:
+    return leases.extend(session, lease_name(lane), token, until)
+
+
 def release_lane(session: Session, lane: str, token: str) -> None:
     leases.release(session, lease_name(lane), token)
 

@@ -29,7 +29,7 @@ from storage.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
 
-LEASE = dt.timedelta(minutes=2)
+LEASE = dt.timedelta(seconds=30)  # renewed with every message sent; a killed process's lanes wait this long
 LANES_PER_ROUND = 16
 ITEMS_PER_LANE = 50
 IDLE_WAIT = 1.0
@@ -123,10 +123,12 @@ class Delivery:
             outbox.postpone(session, item.id, now + delay, error)
 
     def _done(self, item: OutboxItem, note: str | None = None, posted: tuple[str, str, str] | None = None) -> None:
+        now = self.runtime.clock.now()
         with self.runtime.db.transaction() as session:
             if posted:
                 outbox.remember_message(session, *posted)
-            outbox.mark_delivered(session, [item.id], self.runtime.clock.now(), note)
+            outbox.mark_delivered(session, [item.id], now, note)
+            outbox.extend_lane(session, item.lane, self.token, now + LEASE)
 
     async def _send(self, item: OutboxItem, later: list[OutboxItem]) -> None:
         try:

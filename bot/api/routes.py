@@ -13,7 +13,7 @@ from bot.release import freezes, service
 from bot.release.model import Candidate, Release
 from bot.runtime import Runtime
 
-MAX_CANDIDATES = 50
+MAX_RECORDS = 50
 
 
 def candidate_json(candidate: Candidate) -> dict:
@@ -72,21 +72,18 @@ def routes(runtime: Runtime) -> list[Route]:
             {"products": [{"key": p.key, "name": p.name, "channel": p.channel} for p in runtime.config.products]}
         )
 
-    async def candidates(request: Request) -> JSONResponse:
-        key = request.query_params.get("product")
-        problem = unknown_product(key)
-        if problem:
-            return problem
-        found = await asyncio.to_thread(service.history, runtime.db, key, MAX_CANDIDATES)
-        return JSONResponse({"candidates": [candidate_json(c) for c in found]})
+    def newest_first(name: str, fetch, as_json):
+        """GET …?product=KEY: the product's records, newest first."""
 
-    async def releases(request: Request) -> JSONResponse:
-        key = request.query_params.get("product")
-        problem = unknown_product(key)
-        if problem:
-            return problem
-        found = await asyncio.to_thread(service.releases_of, runtime.db, key, MAX_CANDIDATES)
-        return JSONResponse({"releases": [release_json(r) for r in found]})
+        async def endpoint(request: Request) -> JSONResponse:
+            key = request.query_params.get("product")
+            problem = unknown_product(key)
+            if problem:
+                return problem
+            found = await asyncio.to_thread(fetch, runtime.db, key, MAX_RECORDS)
+            return JSONResponse({name: [as_json(record) for record in found]})
+
+        return endpoint
 
     async def gate(request: Request) -> JSONResponse:
         key = request.path_params["key"]
@@ -100,6 +97,6 @@ def routes(runtime: Runtime) -> list[Route]:
     return [
         Route("/api/v1/products", guarded(products), methods=["GET"]),
         Route("/api/v1/products/{key}/gate", guarded(gate), methods=["GET"]),
-        Route("/api/v1/candidates", guarded(candidates), methods=["GET"]),
-        Route("/api/v1/releases", guarded(releases), methods=["GET"]),
+        Route("/api/v1/candidates", guarded(newest_first("candidates", service.history, candidate_json)), methods=["GET"]),
+        Route("/api/v1/releases", guarded(newest_first("releases", service.releases_of, release_json)), methods=["GET"]),
     ]

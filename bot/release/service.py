@@ -286,20 +286,20 @@ def delegate(db: Database, config: Config, candidate_id: int, engineer: str, tea
         return candidates.get(session, candidate.id)
 
 
-def may_declare_nonviable(config: Config, candidate: Candidate, user: str) -> bool:
+def _check_nonviable(config: Config, candidate: Candidate, user: str) -> None:
     product = config.product(candidate.product)
-    return candidate.has_changes_by(user) or user == candidate.release_manager or config.is_admin(user, product)
+    if not (candidate.has_changes_by(user) or user == candidate.release_manager or config.is_admin(user, product)):
+        raise Refused(
+            f"Only engineers with changes in {candidate.version}, its release manager "
+            f"{mention(candidate.release_manager)} or an admin can declare it non-viable."
+        )
 
 
 def check_nonviable_allowed(db: Database, config: Config, candidate_id: int, user: str) -> Candidate:
     """Asked before the modal opens, so nobody fills in a form only to be refused."""
     with db.reading() as session:
         candidate = _open_candidate(session, candidate_id)
-    if not may_declare_nonviable(config, candidate, user):
-        raise Refused(
-            f"Only engineers with changes in {candidate.version}, its release manager "
-            f"{mention(candidate.release_manager)} or an admin can declare it non-viable."
-        )
+    _check_nonviable(config, candidate, user)
     return candidate
 
 
@@ -311,11 +311,7 @@ def declare_nonviable(
         raise Refused("Say why the candidate is not viable: `/rc nonviable <reason>`.")
     with db.transaction() as session:
         candidate = _open_candidate(session, candidate_id)
-        if not may_declare_nonviable(config, candidate, user):
-            raise Refused(
-                f"Only engineers with changes in {candidate.version}, its release manager "
-                f"{mention(candidate.release_manager)} or an admin can declare it non-viable."
-            )
+        _check_nonviable(config, candidate, user)
         candidates.update_candidate(
             session, candidate.id, state=CandidateState.NON_VIABLE,
             nonviable_reason=reason, nonviable_next_steps=next_steps, nonviable_by=user,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 
 from bot.config import Product
 from bot.release import flows, service
@@ -78,7 +79,10 @@ async def status(runtime, directory, product: Product, user: str, rest: str) -> 
     if candidate is not None:
         location = await asyncio.to_thread(service.notice_location, runtime.db, candidate.id)
         if location:
-            permalink = (await runtime.slack.chat_getPermalink(channel=location[0], message_ts=location[1]))["permalink"]
+            try:
+                permalink = (await runtime.slack.chat_getPermalink(channel=location[0], message_ts=location[1]))["permalink"]
+            except SlackApiError:
+                permalink = None  # the status is worth more than the link
     return status_reply(candidate, product.name, permalink)
 
 

@@ -95,7 +95,7 @@ def make_runtime(db: Database, fake: FakeSlack, config: Config, clock, *, api_to
         config_path="releasebot.yml",
         api_token=api_token,
     )
-    slack = make_client(env.slack_bot_token, env.slack_api_url, max_retries=2)
+    slack = make_client(env.slack_bot_token, env.slack_api_url, max_retries=1)
     return Runtime(env=env, config=config, db=db, slack=slack, clock=clock, rng=random.Random(7))
 
 

@@ -20,7 +20,7 @@ from bot import metrics
 from bot.inbox import forget_old_deliveries
 from bot.release import flows, freezes
 from bot.runtime import Runtime
-from bot.slack.delivery import Delivery
+from bot.slack.delivery import prune_delivered
 from bot.slack.directory import SlackDirectory
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,8 @@ class Job:
 
 async def housekeeping(runtime: Runtime, product: str | None = None, **_options) -> str:
     forgotten = await asyncio.to_thread(forget_old_deliveries, runtime.db, runtime.clock)
-    return f"forgot {forgotten} old Slack event ids"
+    pruned = await asyncio.to_thread(prune_delivered, runtime)
+    return f"forgot {forgotten} old Slack event ids and {pruned} delivered messages"
 
 
 async def daily_candidates(runtime: Runtime, product: str | None = None, *, scheduled: bool = False) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from storage import leases
 from storage.models import LeaseRow, OutboxRow, SlackMessageRow
+from storage.upsert import insert_or_ignore
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,8 @@ def message_location(session: Session, key: str) -> tuple[str, str] | None:
 
 
 def remember_message(session: Session, key: str, channel: str, ts: str) -> None:
-    session.add(SlackMessageRow(key=key, channel=channel, ts=ts))
+    """The first post of a message wins; a second (a doubled post) is not recorded over it."""
+    insert_or_ignore(session, SlackMessageRow, {"key": key, "channel": channel, "ts": ts}, ["key"])
 
 
 def forget_delivered_before(session: Session, cutoff: dt.datetime) -> int:

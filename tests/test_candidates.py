@@ -333,3 +333,15 @@ def test_a_user_change_event_refreshes_the_cached_profile(rc):
         return found["U0ERIN"].timezone
 
     wait_for(lambda: cached_zone() == "Europe/Paris")
+
+
+def test_a_slack_failure_for_one_product_does_not_cost_the_others_their_cut(rc):
+    from bot.release.flows import DailyCutFailed
+
+    commits_by_the_team(rc.repo)
+    rc.fake.fail_next("users.lookupByEmail", count=20, status=500)
+    with pytest.raises(DailyCutFailed) as failed:
+        rc.daily()
+    assert failed.value.summaries == ["search: no changes since the last release"]
+    assert failed.value.failures[0].startswith("checkout: ")
+    assert rc.api() == []

@@ -29,7 +29,7 @@ def settle_through_outage(rc) -> None:
 
 
 def test_a_slack_outage_delays_messages_and_loses_none(rc):
-    rc.fake.fail_next("chat.postMessage", count=6, status=500)  # three delivery attempts of two calls each
+    rc.fake.fail_next("chat.postMessage", count=6, status=500)  # six delivery attempts fail
     commits_by_the_team(rc.repo)
     rc.daily()
     metrics = httpx.get(rc.running.url + "/metrics").text

@@ -71,6 +71,9 @@ async def daily_candidates(
         except service.Refused as exc:
             log.error("daily cut of %s failed: %s", product.key, exc)
             failures.append(f"{product.key}: {exc}")
+        except Exception as exc:  # a Slack or database blip must not cost the other products their cut
+            log.exception("daily cut of %s failed", product.key)
+            failures.append(f"{product.key}: {type(exc).__name__}: {exc}"[:300])
     if failures:
         raise DailyCutFailed(summaries, failures)
     return summaries

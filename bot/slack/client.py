@@ -37,6 +37,7 @@ def api_base_url(api_url: str | None) -> str:
 
 
 def make_client(token: str | None, api_url: str | None, *, max_retries: int = 3, timeout: int = 15) -> SlackClient:
+    """For calls made while someone waits (look-ups, modals, answers): retried here, within seconds."""
     return SlackClient(
         token=token,
         base_url=api_base_url(api_url),
@@ -47,3 +48,9 @@ def make_client(token: str | None, api_url: str | None, *, max_retries: int = 3,
             AsyncServerErrorRetryHandler(max_retry_count=max_retries),
         ],
     )
+
+
+def make_delivery_client(token: str | None, api_url: str | None, *, timeout: int = 10) -> SlackClient:
+    """For the outbox worker, which retries by itself with back-off (honouring Retry-After), so a
+    call never outlasts the lane's lease by sleeping inside the client."""
+    return SlackClient(token=token, base_url=api_base_url(api_url), timeout=timeout, retry_handlers=[])

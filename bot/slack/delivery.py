@@ -25,14 +25,16 @@ from bot.release import service
 from bot.runtime import Runtime
 from bot.slack.blocks.candidate import candidate_message
 from bot.slack.blocks.flags import approval_message
+from bot.slack.client import make_delivery_client
 from storage.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
 
-LEASE = dt.timedelta(seconds=30)  # renewed with every message sent; a killed process's lanes wait this long
+LEASE = dt.timedelta(seconds=30)  # renewed before every send; a killed process's lanes wait this long
 LANES_PER_ROUND = 16
 ITEMS_PER_LANE = 50
 IDLE_WAIT = 1.0
+KEEP_DELIVERED = dt.timedelta(days=7)
 # Slack will never take these as they are: record the failure and move on instead of blocking the lane.
 HOPELESS = {"invalid_blocks", "msg_too_long", "no_text", "invalid_arguments", "cant_update_message", "cannot_dm_bot", "user_not_found", "invalid_blocks_format"}
 
@@ -40,6 +42,7 @@ HOPELESS = {"invalid_blocks", "msg_too_long", "no_text", "invalid_arguments", "c
 class Delivery:
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
+        self.slack = make_delivery_client(runtime.env.slack_bot_token, runtime.env.slack_api_url)
         self.token = uuid.uuid4().hex
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -96,12 +99,12 @@ class Delivery:
             items = await asyncio.to_thread(self._pending, lane)
             for index, item in enumerate(items[:ITEMS_PER_LANE]):
                 now = self.runtime.clock.now()
-                if item.next_attempt_at > now:
+                if item.next_attempt_at > now or not await asyncio.to_thread(self._keep_lease, lane, now):
                     break
                 try:
                     await self._send(item, items[index + 1:])
                 except _Retry as retry:
-                    await asyncio.to_thread(self._postpone, item, now, str(retry))
+                    await asyncio.to_thread(self._postpone, item, now, retry)
                     break
                 delivered += 1
         finally:
@@ -112,15 +115,21 @@ class Delivery:
         with self.runtime.db.reading() as session:
             return outbox.pending_in_lane(session, lane)
 
+    def _keep_lease(self, lane: str, now: dt.datetime) -> bool:
+        """A fresh lease for each send (a send takes at most the client's timeout, well inside it);
+        False when the lease ran out and another process took the lane."""
+        with self.runtime.db.transaction() as session:
+            return outbox.extend_lane(session, lane, self.token, now + LEASE)
+
     def _release(self, lane: str) -> None:
         with self.runtime.db.transaction() as session:
             outbox.release_lane(session, lane, self.token)
 
-    def _postpone(self, item: OutboxItem, now: dt.datetime, error: str) -> None:
-        delay = dt.timedelta(seconds=min(600, 2 ** min(item.attempts, 9)))
-        log.warning("delivery of %s #%s postponed %ss: %s", item.kind, item.id, delay.seconds, error)
+    def _postpone(self, item: OutboxItem, now: dt.datetime, retry: _Retry) -> None:
+        delay = dt.timedelta(seconds=retry.after or min(600, 2 ** min(item.attempts, 9)))
+        log.warning("delivery of %s #%s postponed %ss: %s", item.kind, item.id, delay.seconds, retry)
         with self.runtime.db.transaction() as session:
-            outbox.postpone(session, item.id, now + delay, error)
+            outbox.postpone(session, item.id, now + delay, str(retry))
 
     def _done(self, item: OutboxItem, note: str | None = None, posted: tuple[str, str, str] | None = None) -> None:
         now = self.runtime.clock.now()
@@ -128,7 +137,6 @@ class Delivery:
             if posted:
                 outbox.remember_message(session, *posted)
             outbox.mark_delivered(session, [item.id], now, note)
-            outbox.extend_lane(session, item.lane, self.token, now + LEASE)
 
     async def _send(self, item: OutboxItem, later: list[OutboxItem]) -> None:
         try:
@@ -182,14 +190,21 @@ class Delivery:
 
     async def _call(self, method: str, **arguments) -> dict:
         try:
-            return await getattr(self.runtime.slack, method)(**arguments)
+            return await getattr(self.slack, method)(**arguments)
         except SlackApiError as exc:
             error = str(exc.response.get("error", exc.response.status_code))
             if error in HOPELESS:
                 raise _Hopeless(error) from None
-            raise _Retry(error) from None
+            retry_after = exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after"))
+            raise _Retry(error, after=int(retry_after) if str(retry_after).isdigit() else None) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _Retry(type(exc).__name__) from None
+
+
+def prune_delivered(runtime: Runtime) -> int:
+    """Delivered messages are kept a week for inspection, then dropped."""
+    with runtime.db.transaction() as session:
+        return outbox.forget_delivered_before(session, runtime.clock.now() - KEEP_DELIVERED)
 
 
 def delivery_backlog(runtime: Runtime) -> tuple[int, dt.datetime | None]:
@@ -209,7 +224,11 @@ def product_name(config: Config, key: str) -> str:
 
 
 class _Retry(Exception):
-    """Slack did not take the message now; try again later."""
+    """Slack did not take the message now; try again later (after `after` seconds when Slack said)."""
+
+    def __init__(self, message: str, after: int | None = None):
+        super().__init__(message)
+        self.after = after
 
 
 class _Hopeless(Exception):

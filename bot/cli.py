@@ -124,7 +124,8 @@ def _serve(args, *, socket_mode: bool) -> int:
     config = _config(env.config_path)
     runtime = _runtime(env, config, _ready_database(env, upgrade_sqlite=True))
     asgi = build_asgi(runtime, build_app(runtime, socket_mode=socket_mode), socket_mode=socket_mode)
-    server = uvicorn.Server(uvicorn.Config(asgi, host=args.host, port=args.port, lifespan="on", log_level="info"))
+    # no access log: every flag evaluation would be a line; /metrics counts requests instead
+    server = uvicorn.Server(uvicorn.Config(asgi, host=args.host, port=args.port, lifespan="on", log_level="info", access_log=False))
 
     async def serve() -> None:
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=32))

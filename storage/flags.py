@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+import threading
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -145,3 +147,41 @@ def decide_request(session: Session, request_id: int, state: str, by: str, at: d
         .values(state=state, decided_by=by, decided_at=at)
     )
     return result.rowcount == 1
+
+
+class VersionProbe:
+    """The flag store's version, read before every evaluation, so it skips the ORM: the
+    primary-key read compiled once, on a bare pooled connection (about 10 µs on SQLite)."""
+
+    def __init__(self, db):
+        query = select(FlagVersionRow.version).where(FlagVersionRow.id == 1)
+        self._sql = str(query.compile(db.engine, compile_kwargs={"literal_binds": True}))
+        self._engine = db.engine
+        file = db.url.database if db.is_sqlite else None
+        self._sqlite_file = file if file not in (None, "", ":memory:") else None
+        self._no_wait = threading.local()
+
+    def read(self) -> int:
+        connection = self._engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(self._sql)
+                return cursor.fetchone()[0]
+            finally:
+                cursor.close()
+        finally:
+            connection.close()  # back to the pool, its transaction (PostgreSQL) rolled back
+
+    def read_without_waiting(self) -> int | None:
+        """On a SQLite file, the same read on a connection that never waits for a lock (in WAL mode
+        readers do not wait for writers); None on PostgreSQL or when the file is busy."""
+        if self._sqlite_file is None:
+            return None
+        try:
+            connection = getattr(self._no_wait, "connection", None)
+            if connection is None:
+                connection = self._no_wait.connection = sqlite3.connect(self._sqlite_file, timeout=0, isolation_level=None)
+            return connection.execute(self._sql).fetchone()[0]
+        except sqlite3.Error:
+            return None

@@ -1,11 +1,187 @@
-"""OpenFeature endpoints: OFREP evaluation and the flagd.json export (filled in with the flag evaluator)."""
+"""OpenFeature endpoints: OFREP evaluation (open-feature/protocol, service/openapi.yaml) and the
+flagd.json export, for the default environment and for every configured one under /envs/{env}.
+
+Every request reads the environment's snapshot after it arrived, checked against the version row
+all processes share, so a kill switch committed anywhere is seen by the very next request here:
+on a SQLite file through `Snapshots.current_without_waiting` when that needs no waiting (the
+thread hop would cost more than the read), otherwise `Snapshots.current` in a worker thread.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
+from bot.api.auth import unauthorized
+from bot.flags.evaluation import (
+    FLAG_NOT_FOUND,
+    INVALID_CONTEXT,
+    Evaluation,
+    context_problem,
+    evaluate,
+    evaluate_all,
+    flagd_definition,
+)
+from bot.flags.model import FlagSnapshot
+from bot.flags.snapshots import Snapshots
 from bot.runtime import Runtime
+
+PARSE_ERROR = "PARSE_ERROR"
+
+
+class BadRequest(Exception):
+    """A body OFREP cannot evaluate: `code` is PARSE_ERROR or INVALID_CONTEXT."""
+
+    def __init__(self, code: str, details: str):
+        super().__init__(details)
+        self.code = code
+        self.details = details
+
+
+def _json(data: object, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status_code=status_code, headers=headers, media_type="application/json")
+
+
+def evaluation_json(result: Evaluation) -> dict:
+    """An OFREP evaluationSuccess, or an evaluationFailure (flagNotFound included)."""
+    if result.error_code is None:
+        return {"key": result.key, "value": result.value, "reason": result.reason, "variant": result.variant}
+    return {"key": result.key, "errorCode": result.error_code, "errorDetails": result.error_details}
+
+
+async def read_context(request: Request) -> dict:
+    """The `context` object of an OFREP request body; BadRequest when there is none to use."""
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(PARSE_ERROR, f"the body is not JSON ({exc}); send {{\"context\": {{\"targetingKey\": \"...\"}}}}") from None
+    if not isinstance(body, dict) or "context" not in body:
+        raise BadRequest(INVALID_CONTEXT, 'the body must be a JSON object with a "context" object')
+    problem = context_problem(body["context"])
+    if problem:
+        raise BadRequest(INVALID_CONTEXT, problem)
+    return body["context"]
+
+
+def bulk_etag(snapshot: FlagSnapshot, context: dict) -> str:
+    """Changes with any flag change (the store's version) and with the context evaluated."""
+    digest = hashlib.blake2b(digest_size=8)
+    digest.update(snapshot.environment.encode())
+    digest.update(orjson.dumps(context, option=orjson.OPT_SORT_KEYS))
+    return f'"{snapshot.version}-{digest.hexdigest()}"'
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """If-None-Match as HTTP has it: a list of tags, weak ones (W/) included, or *."""
+    if not if_none_match:
+        return False
+    return any(tag.strip().removeprefix("W/") in (etag, "*") for tag in if_none_match.split(","))
+
+
+class SharedReads:
+    """`Snapshots.current` in a worker thread, one read at a time per environment: the requests
+    that arrive while a read runs wait for the next one, which starts after they arrived, so
+    each still gets a snapshot checked against the version row after it came in, and a busy
+    endpoint makes one thread hop and one version read per batch instead of per request."""
+
+    def __init__(self, snapshots: Snapshots):
+        self.snapshots = snapshots
+        self._waiting: dict[str, asyncio.Future[FlagSnapshot]] = {}
+        self._readers: dict[str, asyncio.Task] = {}
+
+    async def current(self, environment: str) -> FlagSnapshot:
+        waiting = self._waiting.get(environment)
+        if waiting is None:
+            waiting = self._waiting[environment] = asyncio.get_running_loop().create_future()
+            if environment not in self._readers:
+                self._readers[environment] = asyncio.create_task(self._read(environment))
+        return await asyncio.shield(waiting)  # a client that goes away cancels only its own wait
+
+    async def _read(self, environment: str) -> None:
+        try:
+            while (waiting := self._waiting.pop(environment, None)) is not None:
+                try:
+                    waiting.set_result(await asyncio.to_thread(self.snapshots.current, environment))
+                except asyncio.CancelledError:
+                    waiting.cancel()  # the loop is closing: its requests end with it
+                    raise
+                except Exception as exc:
+                    waiting.set_exception(exc)
+        finally:
+            del self._readers[environment]
 
 
 def routes(runtime: Runtime) -> list[Route]:
-    return []
+    environments = runtime.config.flags.environments
+    default_environment = runtime.config.flags.default_environment
+    reads = SharedReads(runtime.flag_snapshots)
+
+    def unknown_environment(request: Request) -> str | None:
+        env = request.path_params.get("env", default_environment)
+        if env in environments:
+            return None
+        return f"unknown environment {env!r}; environments: {', '.join(environments)}"
+
+    async def snapshot_of(request: Request) -> FlagSnapshot:
+        environment = request.path_params.get("env", default_environment)
+        snapshot = runtime.flag_snapshots.current_without_waiting(environment)
+        return snapshot if snapshot is not None else await reads.current(environment)
+
+    async def evaluate_flag(request: Request) -> Response:
+        denied = unauthorized(request, runtime.env.api_token)
+        if denied:
+            return denied
+        key = request.path_params["key"]
+        unknown = unknown_environment(request)
+        if unknown:
+            return _json({"key": key, "errorCode": FLAG_NOT_FOUND, "errorDetails": unknown}, 404)
+        try:
+            context = await read_context(request)
+        except BadRequest as bad:
+            return _json({"key": key, "errorCode": bad.code, "errorDetails": bad.details}, 400)
+        result = evaluate(await snapshot_of(request), key, context)
+        status = 200 if result.error_code is None else 404 if result.error_code == FLAG_NOT_FOUND else 400
+        return _json(evaluation_json(result), status)
+
+    async def evaluate_flags(request: Request) -> Response:
+        denied = unauthorized(request, runtime.env.api_token)
+        if denied:
+            return denied
+        unknown = unknown_environment(request)
+        if unknown:
+            return _json({"errorCode": "GENERAL", "errorDetails": unknown}, 404)
+        try:
+            context = await read_context(request)
+        except BadRequest as bad:
+            return _json({"errorCode": bad.code, "errorDetails": bad.details}, 400)
+        snapshot = await snapshot_of(request)
+        etag = bulk_etag(snapshot, context)
+        if etag_matches(request.headers.get("if-none-match"), etag):
+            return Response(status_code=304, headers={"ETag": etag})
+        body = {
+            "flags": [evaluation_json(result) for result in evaluate_all(snapshot, context)],
+            "metadata": {"environment": snapshot.environment, "version": snapshot.version},
+        }
+        return _json(body, headers={"ETag": etag})
+
+    async def flagd_json(request: Request) -> Response:
+        denied = unauthorized(request, runtime.env.api_token)
+        if denied:
+            return denied
+        unknown = unknown_environment(request)
+        if unknown:
+            return _json({"error": "unknown_environment", "detail": unknown, "environments": environments}, 404)
+        return _json(flagd_definition(await snapshot_of(request)))
+
+    return [
+        Route("/ofrep/v1/evaluate/flags/{key}", evaluate_flag, methods=["POST"]),
+        Route("/ofrep/v1/evaluate/flags", evaluate_flags, methods=["POST"]),
+        Route("/envs/{env}/ofrep/v1/evaluate/flags/{key}", evaluate_flag, methods=["POST"]),
+        Route("/envs/{env}/ofrep/v1/evaluate/flags", evaluate_flags, methods=["POST"]),
+        Route("/envs/{env}/flagd.json", flagd_json, methods=["GET"]),
+    ]

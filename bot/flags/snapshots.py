@@ -15,15 +15,28 @@ class Snapshots:
         self.db = db
         self._cache: dict[str, FlagSnapshot] = {}
         self._lock = threading.Lock()
+        self._version = store.VersionProbe(db)
 
     def current(self, environment: str) -> FlagSnapshot:
         """One primary-key read when nothing changed; a reload of the environment when it did."""
+        cached = self._cache.get(environment)
+        if cached is not None and self._version.read() == cached.version:
+            return cached
         with self.db.reading() as session:
-            version = store.version(session)
-            cached = self._cache.get(environment)
-            if cached is not None and cached.version == version:
-                return cached
-            snapshot = FlagSnapshot(environment, version, store.environment_states(session, environment))
+            snapshot = FlagSnapshot(environment, store.version(session), store.environment_states(session, environment))
         with self._lock:
             self._cache[environment] = snapshot
         return snapshot
+
+    def current_without_waiting(self, environment: str) -> FlagSnapshot | None:
+        """What `current` would return, when that takes no waiting: the cached snapshot, checked
+        with the same version read on a SQLite file, on a connection that never waits for a lock
+        (busy timeout 0; in WAL mode readers do not wait for writers). None when the caller has to
+        call `current` in a worker thread: PostgreSQL (a network round trip), a change to load,
+        or a busy file. An event loop calls this first and skips the thread hop, which costs more
+        than the read."""
+        cached = self._cache.get(environment)
+        if cached is None:
+            return None
+        version = self._version.read_without_waiting()
+        return cached if version is not None and version == cached.version else None

@@ -79,6 +79,7 @@ def build_asgi(
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
             delivery.stop()
+            runtime.wake_delivery = lambda: None
             await asyncio.wait_for(worker, timeout=10)
 
     routes = [

@@ -175,6 +175,7 @@ class OutboxRow(Base):
     created_at: Mapped[dt.datetime]
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime]
+    sending_since: Mapped[dt.datetime | None]  # set before a send, cleared when its outcome is known
     delivered_at: Mapped[dt.datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
 

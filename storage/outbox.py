@@ -22,6 +22,8 @@ class OutboxItem:
     payload: dict
     attempts: int
     next_attempt_at: dt.datetime
+    created_at: dt.datetime
+    sending_since: dt.datetime | None
 
 
 def enqueue(session: Session, lane: str, kind: str, payload: dict, now: dt.datetime, candidate_id: int | None = None) -> None:
@@ -60,9 +62,17 @@ def release_lane(session: Session, lane: str, token: str) -> None:
 def pending_in_lane(session: Session, lane: str) -> list[OutboxItem]:
     query = select(OutboxRow).where(OutboxRow.lane == lane, OutboxRow.delivered_at.is_(None)).order_by(OutboxRow.id)
     return [
-        OutboxItem(row.id, row.lane, row.kind, row.candidate_id, row.payload, row.attempts, row.next_attempt_at)
+        OutboxItem(
+            row.id, row.lane, row.kind, row.candidate_id, row.payload, row.attempts, row.next_attempt_at,
+            row.created_at, row.sending_since,
+        )
         for row in session.scalars(query)
     ]
+
+
+def mark_sending(session: Session, item_id: int, now: dt.datetime) -> None:
+    """Written before the call to Slack: if the process dies, the next sender knows to look first."""
+    session.execute(update(OutboxRow).where(OutboxRow.id == item_id, OutboxRow.sending_since.is_(None)).values(sending_since=now))
 
 
 def mark_delivered(session: Session, item_ids: list[int], now: dt.datetime, note: str | None = None) -> None:
@@ -73,7 +83,7 @@ def postpone(session: Session, item_id: int, retry_at: dt.datetime, error: str) 
     session.execute(
         update(OutboxRow)
         .where(OutboxRow.id == item_id)
-        .values(attempts=OutboxRow.attempts + 1, next_attempt_at=retry_at, error=error)
+        .values(attempts=OutboxRow.attempts + 1, next_attempt_at=retry_at, error=error, sending_since=None)
     )
 
 

@@ -34,7 +34,10 @@ def test_every_registered_command_is_in_the_manifest_and_back():
 
 def test_the_manifest_asks_only_for_the_scopes_the_bot_uses():
     scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
-    assert scopes == {"commands", "chat:write", "im:write", "users:read", "users:read.email", "channels:read", "groups:read"}
+    assert scopes == {
+        "commands", "chat:write", "im:write", "users:read", "users:read.email", "channels:read", "groups:read",
+        "channels:history", "groups:history", "im:history",
+    }
     assert manifest()["settings"]["interactivity"]["is_enabled"] is True
     assert manifest()["features"]["bot_user"]["display_name"] == "releasebot"
 

@@ -3,6 +3,7 @@ order; any slash-command text gets an answer, never an error."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
@@ -77,3 +78,27 @@ def test_any_text_gets_an_answer_and_never_an_error(rc, command, text, channel):
     after = httpx.get(rc.running.url + "/metrics").text
     assert after.count('outcome="error"') == before
     assert not any("Traceback" in e["text"] or "Something went wrong" in e["text"] for e in rc.fake.ephemerals())
+
+
+def test_a_send_interrupted_by_a_crash_is_found_in_slack_and_not_posted_again(rc):
+    """Simulates the crash window: Slack took the notice, the process died before recording it."""
+    from bot.slack.delivery import Delivery
+
+    commits_by_the_team(rc.repo)
+    rc.running.stop()  # no worker: this test plays the process that died and the one after it
+    rc.daily()
+    with rc.runtime.db.reading() as session:
+        [lane] = [lane for lane in outbox.due_lanes(session, rc.runtime.clock.now(), 10) if lane.startswith("candidate:")]
+        notice = outbox.pending_in_lane(session, lane)[0]
+    with rc.runtime.db.transaction() as session:
+        outbox.mark_sending(session, notice.id, rc.runtime.clock.now())
+    posted = asyncio.run(
+        Delivery(rc.runtime).slack.chat_postMessage(
+            channel="C0CHECKOUT", text="taken before the crash", metadata={"event_type": "releasebot_outbox", "event_payload": {"outbox_id": notice.id}}
+        )
+    )
+    asyncio.run(Delivery(rc.runtime).drain(timeout=10))
+    [only] = rc.notices()
+    assert only["ts"] == posted["ts"]
+    assert "2026.11.17-rc1" in only["text"]  # the recovered message was updated to the candidate's state
+    assert rc.thread_texts(only)[0].startswith("Cut by the daily schedule.")

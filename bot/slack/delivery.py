@@ -5,8 +5,9 @@ is leased to one worker at a time and delivered in order, stopping at the first 
 does not take, which is retried later with back-off. A notice is rendered from the candidate's
 state at delivery time, so an update can never bring back an older state.
 
-The one window where a message can be doubled: Slack accepted a new post and the process died
-before recording its ts. It is one chat.postMessage long; the record is written right after.
+A crash between Slack taking a post and the post being recorded is recovered by looking: the send
+is marked as begun before the call, every post carries metadata naming its outbox item, and the
+next sender of a message marked as begun first looks for it in the channel or thread.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ LANES_PER_ROUND = 16
 ITEMS_PER_LANE = 50
 IDLE_WAIT = 1.0
 KEEP_DELIVERED = dt.timedelta(days=7)
+TAG_EVENT = "releasebot_outbox"
+# Without these a lost post cannot be looked for; it is sent again rather than held back forever.
+CANNOT_LOOK = {"missing_scope", "not_allowed_token_type", "channel_not_found", "not_in_channel"}
 # Slack will never take these as they are: record the failure and move on instead of blocking the lane.
 HOPELESS = {"invalid_blocks", "msg_too_long", "no_text", "invalid_arguments", "cant_update_message", "cannot_dm_bot", "user_not_found", "invalid_blocks_format"}
 
@@ -49,7 +53,7 @@ class Delivery:
         self._stopping = False
 
     def wake(self) -> None:
-        if self._loop is not None:
+        if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._wake.set)
 
     async def run(self) -> None:
@@ -99,7 +103,7 @@ class Delivery:
             items = await asyncio.to_thread(self._pending, lane)
             for index, item in enumerate(items[:ITEMS_PER_LANE]):
                 now = self.runtime.clock.now()
-                if item.next_attempt_at > now or not await asyncio.to_thread(self._keep_lease, lane, now):
+                if item.next_attempt_at > now or not await asyncio.to_thread(self._prepare_send, item, now):
                     break
                 try:
                     await self._send(item, items[index + 1:])
@@ -115,11 +119,14 @@ class Delivery:
         with self.runtime.db.reading() as session:
             return outbox.pending_in_lane(session, lane)
 
-    def _keep_lease(self, lane: str, now: dt.datetime) -> bool:
-        """A fresh lease for each send (a send takes at most the client's timeout, well inside it);
-        False when the lease ran out and another process took the lane."""
+    def _prepare_send(self, item: OutboxItem, now: dt.datetime) -> bool:
+        """A fresh lease for each send (a send takes at most the client's timeout, well inside it),
+        and the mark that a send began; False when the lease ran out and another process took the lane."""
         with self.runtime.db.transaction() as session:
-            return outbox.extend_lane(session, lane, self.token, now + LEASE)
+            if not outbox.extend_lane(session, item.lane, self.token, now + LEASE):
+                return False
+            outbox.mark_sending(session, item.id, now)
+            return True
 
     def _release(self, lane: str) -> None:
         with self.runtime.db.transaction() as session:
@@ -140,6 +147,8 @@ class Delivery:
 
     async def _send(self, item: OutboxItem, later: list[OutboxItem]) -> None:
         try:
+            if item.sending_since is not None and await self._found_posted(item):
+                return
             if item.kind == "notice":
                 await self._send_notice(item, later)
             elif item.kind == "thread":
@@ -148,7 +157,7 @@ class Delivery:
                 target = item.payload["user"] if item.kind == "dm" else item.payload["channel"]
                 request_id = item.payload.get("request_id")
                 blocks = approval_message(item.payload["text"], request_id) if request_id else None
-                await self._call("chat_postMessage", channel=target, text=item.payload["text"], blocks=blocks)
+                await self._call("chat_postMessage", channel=target, text=item.payload["text"], blocks=blocks, metadata=_tag(item))
                 await asyncio.to_thread(self._done, item)
             else:
                 await asyncio.to_thread(self._done, item, f"unknown kind {item.kind}")
@@ -165,7 +174,7 @@ class Delivery:
         message = await asyncio.to_thread(render_notice, self.runtime, item.candidate_id)
         if location is None:
             channel = item.payload["channel"]
-            response = await self._call("chat_postMessage", channel=channel, **message)
+            response = await self._call("chat_postMessage", channel=channel, metadata=_tag(item), **message)
             await asyncio.to_thread(self._done, item, None, (key, response["channel"], response["ts"]))
         else:
             await self._call("chat_update", channel=location[0], ts=location[1], **message)
@@ -181,8 +190,54 @@ class Delivery:
             thread_ts=location[1],
             text=item.payload["text"],
             reply_broadcast=bool(item.payload.get("broadcast")),
+            metadata=_tag(item),
         )
         await asyncio.to_thread(self._done, item)
+
+    async def _found_posted(self, item: OutboxItem) -> bool:
+        """A send of this message began and its process died: Slack may have taken it. Look for
+        the message by its tag before posting again, so a crash doubles nothing."""
+        place = await self._where_posted(item)
+        if place is None:
+            return False
+        channel, thread_ts = place
+        try:
+            if thread_ts:
+                found = await self._call("conversations_replies", channel=channel, ts=thread_ts, include_all_metadata=True, limit=200)
+            else:
+                oldest = f"{item.created_at.timestamp() - 60:.6f}"
+                found = await self._call("conversations_history", channel=channel, oldest=oldest, include_all_metadata=True, limit=200)
+        except (_Hopeless, _Retry) as exc:
+            if isinstance(exc, _Retry) and str(exc) not in CANNOT_LOOK:
+                raise
+            log.warning("cannot look for %s #%s before re-sending it: %s", item.kind, item.id, exc)
+            return False
+        for message in found["messages"]:
+            if message.get("metadata") == _tag(item):
+                if item.kind == "notice":  # recorded now; the send goes on as an update to the current state
+                    await asyncio.to_thread(self._remember, service.notice_lane(item.candidate_id), channel, message["ts"])
+                    return False
+                await asyncio.to_thread(self._done, item, "already posted before an interrupted send")
+                return True
+        return False
+
+    def _remember(self, key: str, channel: str, ts: str) -> None:
+        with self.runtime.db.transaction() as session:
+            outbox.remember_message(session, key, channel, ts)
+
+    async def _where_posted(self, item: OutboxItem) -> tuple[str, str | None] | None:
+        """(channel, thread) where the item's post would be; None when it is not a new post."""
+        if item.kind == "notice":
+            known = await asyncio.to_thread(self._location, service.notice_lane(item.candidate_id))
+            return None if known else (item.payload["channel"], None)
+        if item.kind == "channel":
+            return item.payload["channel"], None
+        if item.kind == "thread":
+            return await asyncio.to_thread(self._location, service.notice_lane(item.candidate_id))
+        if item.kind == "dm":
+            opened = await self._call("conversations_open", users=item.payload["user"])
+            return opened["channel"]["id"], None
+        return None
 
     def _location(self, key: str) -> tuple[str, str] | None:
         with self.runtime.db.reading() as session:
@@ -199,6 +254,11 @@ class Delivery:
             raise _Retry(error, after=int(retry_after) if str(retry_after).isdigit() else None) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _Retry(type(exc).__name__) from None
+
+
+def _tag(item: OutboxItem) -> dict:
+    """Message metadata that names the outbox item, so a post can be found again after a crash."""
+    return {"event_type": TAG_EVENT, "event_payload": {"outbox_id": item.id}}
 
 
 def prune_delivered(runtime: Runtime) -> int:

@@ -164,6 +164,8 @@ class FakeSlack:
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.open": self._conversations_open,
             "conversations.members": self._conversations_members,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "users.info": self._users_info,
             "users.lookupByEmail": self._users_lookup_by_email,
             "views.open": self._views_open,
@@ -808,6 +810,8 @@ class FakeSlack:
         )
         if message["thread_ts"] and str(params.get("reply_broadcast")).lower() in ("true", "1"):
             message["subtype"] = "thread_broadcast"  # shown in the channel as well as in the thread
+        if isinstance(params.get("metadata"), dict):
+            message["metadata"] = params["metadata"]
         return {"channel": channel["id"], "ts": message["ts"], "message": slack_message(message)}
 
     def _chat_update(self, params: dict) -> dict:
@@ -892,6 +896,37 @@ class FakeSlack:
         more = start + limit < len(members)
         next_cursor = self._cursor_for(members[start + limit]) if more else ""
         return {"members": page, "response_metadata": {"next_cursor": next_cursor}}
+
+    def _conversations_history(self, params: dict) -> dict:
+        """Top-level messages (and thread broadcasts), newest first, after `oldest`."""
+        channel = self._resolve_history_channel(params.get("channel"))
+        oldest = float(params.get("oldest") or 0)
+        limit = min(int(params.get("limit") or 100), 999)
+        stored = sorted(self._messages.get(channel["id"], {}).values(), key=lambda m: float(m["ts"]), reverse=True)
+        shown = [
+            m for m in stored
+            if float(m["ts"]) > oldest and (m["thread_ts"] in (None, m["ts"]) or m.get("subtype") == "thread_broadcast")
+        ]
+        return {"messages": [self._history_message(m, params) for m in shown[:limit]], "has_more": len(shown) > limit}
+
+    def _conversations_replies(self, params: dict) -> dict:
+        channel = self._resolve_history_channel(params.get("channel"))
+        parent = self._find_message(channel["id"], params.get("ts"))
+        thread = [parent, *self._replies(channel["id"], parent["ts"])]
+        return {"messages": [self._history_message(m, params) for m in thread], "has_more": False}
+
+    def _resolve_history_channel(self, channel: Any) -> dict:
+        """History takes conversation ids only (C, G or D), unlike chat.postMessage."""
+        if not isinstance(channel, str) or channel not in self._channels:
+            raise SlackApiFailure("channel_not_found")
+        return self._channels[channel]
+
+    @staticmethod
+    def _history_message(message: dict, params: dict) -> dict:
+        shaped = slack_message(message)
+        if str(params.get("include_all_metadata")).lower() not in ("true", "1"):
+            shaped.pop("metadata", None)
+        return shaped
 
     @staticmethod
     def _cursor_for(member: str) -> str:

@@ -113,6 +113,7 @@ def upgrade() -> None:
     sa.Column('created_at', UTCDateTime(), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', UTCDateTime(), nullable=False),
+    sa.Column('sending_since', UTCDateTime(), nullable=True),
     sa.Column('delivered_at', UTCDateTime(), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['candidate_id'], ['candidates.id'], ondelete='CASCADE'),

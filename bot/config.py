@@ -79,7 +79,7 @@ class _Section(BaseModel):
 
 class ReleaseHours(_Section):
     timezone: TimeZoneName = "America/New_York"
-    days: list[Weekday] = ["mon", "tue", "wed", "thu"]
+    days: list[Weekday] = Field(default=["mon", "tue", "wed", "thu"], min_length=1)
     start: ClockTime = dt.time(8, 0)
     end: ClockTime = dt.time(16, 0)
     holidays: str | None = "US"
@@ -100,7 +100,7 @@ class ReleaseHours(_Section):
 
 class DailyCandidates(_Section):
     time: ClockTime = dt.time(9, 0)
-    days: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
+    days: list[Weekday] = Field(default=["mon", "tue", "wed", "thu", "fri"], min_length=1)
 
 
 class ReleaseManagerSettings(_Section):

@@ -38,6 +38,7 @@ class FlagRequest:
     requested_by: str
     state: str
     decided_by: str | None
+    created_at: dt.datetime
 
 
 def state_json(state: FlagState) -> dict:
@@ -125,6 +126,14 @@ def changes(session: Session, key: str, limit: int = 50) -> list[FlagChange]:
     ]
 
 
+def turned_off_since(session: Session, key: str, environment: str, since: dt.datetime) -> bool:
+    query = select(FlagChangeRow.id).where(
+        FlagChangeRow.flag_key == key, FlagChangeRow.environment == environment,
+        FlagChangeRow.action == "off", FlagChangeRow.at >= since,
+    )
+    return session.execute(query.limit(1)).first() is not None
+
+
 def add_request(session: Session, key: str, environment: str, action: str, after: dict, by: str, at: dt.datetime) -> int:
     row = FlagRequestRow(flag_key=key, environment=environment, action=action, after=after, requested_by=by, created_at=at)
     session.add(row)
@@ -136,7 +145,9 @@ def get_request(session: Session, request_id: int) -> FlagRequest | None:
     row = session.get(FlagRequestRow, request_id)
     if row is None:
         return None
-    return FlagRequest(row.id, row.flag_key, row.environment, row.action, row.after, row.requested_by, row.state, row.decided_by)
+    return FlagRequest(
+        row.id, row.flag_key, row.environment, row.action, row.after, row.requested_by, row.state, row.decided_by, row.created_at
+    )
 
 
 def decide_request(session: Session, request_id: int, state: str, by: str, at: dt.datetime) -> bool:

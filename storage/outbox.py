@@ -79,12 +79,13 @@ def mark_delivered(session: Session, item_ids: list[int], now: dt.datetime, note
     session.execute(update(OutboxRow).where(OutboxRow.id.in_(item_ids)).values(delivered_at=now, error=note))
 
 
-def postpone(session: Session, item_id: int, retry_at: dt.datetime, error: str) -> None:
-    session.execute(
-        update(OutboxRow)
-        .where(OutboxRow.id == item_id)
-        .values(attempts=OutboxRow.attempts + 1, next_attempt_at=retry_at, error=error, sending_since=None)
-    )
+def postpone(session: Session, item_id: int, retry_at: dt.datetime, error: str, *, maybe_sent: bool) -> None:
+    """Try again later; when Slack may have taken the message (a timeout, a 5xx), the mark that a
+    send began stays, so the next attempt looks for it first."""
+    values = {"attempts": OutboxRow.attempts + 1, "next_attempt_at": retry_at, "error": error}
+    if not maybe_sent:
+        values["sending_since"] = None
+    session.execute(update(OutboxRow).where(OutboxRow.id == item_id).values(**values))
 
 
 def backlog(session: Session) -> tuple[int, dt.datetime | None]:

@@ -83,6 +83,8 @@ def test_an_empty_file_means_the_defaults(tmp_path):
         ("release_hours:\n  start: '17:00'\n", "release_hours.end must be later than release_hours.start"),
         ("flags:\n  default_environment: qa\n", "flags.default_environment 'qa' is not in flags.environments"),
         ("admins: [dana]\n", ":1: admins[0]: 'dana' is not a Slack user id"),
+        ("daily_candidates:\n  days: []\n", ":2: daily_candidates.days: List should have at least 1 item"),
+        ("release_hours:\n  days: []\n", ":2: release_hours.days: List should have at least 1 item"),
     ],
 )
 def test_each_problem_is_named_with_its_line(tmp_path, text, expected):

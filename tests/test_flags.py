@@ -125,3 +125,15 @@ def test_targets_owner_and_archive(rc):
     assert "There are no flags yet" in flag(rc, "list", "U0DANA")
     history = flag(rc, "history beta-ui", "U0DANA")
     assert "archive" in history and "owner" in history and "create" in history
+
+
+def test_approving_an_old_request_never_undoes_a_kill_switch(rc):
+    flag(rc, "create pay-v4", "U0DANA")
+    flag(rc, "on pay-v4 production", "U0DANA")
+    assert "waits for the approval" in flag(rc, "rollout pay-v4 20% production", "U0ERIN")
+    rc.settled()
+    request = wait_for(lambda: [m for m in flags_channel(rc) if m["blocks"] and "roll out to 20%" in m["text"]])[-1]
+    assert "is now off" in flag(rc, "off pay-v4 production", "U0STRANGER")
+    answer = rc.click("U0DANA", "flag_approve", message=request, channel_id="C0FLAGS")
+    assert "must not undo a kill switch" in answer
+    assert "production: off" in flag(rc, "list", "U0DANA")

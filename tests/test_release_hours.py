@@ -126,7 +126,7 @@ def test_until_accepts_dates_times_and_durations(words, until, used):
     assert parse_until(words, NOW, "America/New_York") == (until, used)
 
 
-@pytest.mark.parametrize("words", [["tomorrow"], ["3x"], ["2026-13-40"], ["2026-11-01"], [], ["99999d"]])
+@pytest.mark.parametrize("words", [["tomorrow"], ["3x"], ["2026-13-40"], ["2026-11-01"], [], ["99999d"], ["0m"], ["9999-12-31"]])
 def test_nonsense_or_the_past_is_refused_with_an_example(words):
     with pytest.raises(Refused) as refused:
         parse_until(words, NOW, "America/New_York")

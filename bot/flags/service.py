@@ -126,6 +126,11 @@ def decide(db: Database, config: Config, request_id: int, approve: bool, actor: 
         if approve:
             if _frozen(session, flag, now) and not rules.is_kill_switch(operation):
                 raise Refused(f"A change freeze is in force for `{flag.key}`; the change cannot be applied now.")
+            if store.turned_off_since(session, flag.key, request.environment, request.created_at):
+                raise Refused(
+                    f"`{flag.key}` was turned off in {request.environment} after this request; an approval must not "
+                    f"undo a kill switch. {mention(request.requested_by)} can ask again."
+                )
             outcome = _apply(session, config, flag, request.environment, operation, request.requested_by, now, approver=actor)
             _owe_dm(session, request.requested_by, f"{mention(actor)} approved your request: {outcome.message}", now)
             return request

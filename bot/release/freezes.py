@@ -30,16 +30,16 @@ def parse_until(words: list[str], now: dt.datetime, timezone: str) -> tuple[dt.d
     first = words[0].lower() if words else ""
     match = DURATION.match(first)
     if match:
-        return now + dt.timedelta(**{UNITS[match[2]]: int(match[1])}), 1
+        return _future(now + dt.timedelta(**{UNITS[match[2]]: int(match[1])}), now), 1
     try:
         if len(words) > 1 and re.fullmatch(r"\d{1,2}:\d{2}", words[1]):
             return _future(dt.datetime.strptime(f"{words[0]} {words[1]}", "%Y-%m-%d %H:%M").replace(tzinfo=zone), now), 2
         if "T" in first.upper():
             return _future(dt.datetime.strptime(words[0].upper(), "%Y-%m-%dT%H:%M").replace(tzinfo=zone), now), 1
         day = dt.date.fromisoformat(first)
-    except ValueError:
+        return _future(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), zone), now), 1
+    except (ValueError, OverflowError):
         raise Refused(f"I could not read `{first[:40]}` as the end of the freeze. Use {UNTIL_EXAMPLE}.") from None
-    return _future(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), zone), now), 1
 
 
 def _future(instant: dt.datetime, now: dt.datetime) -> dt.datetime:

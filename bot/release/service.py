@@ -457,11 +457,15 @@ def check_release(db: Database, config: Config, request: ReleaseRequest, now: dt
 
 
 def record_release(db: Database, config: Config, request: ReleaseRequest, candidate_id: int, now: dt.datetime) -> Release:
+    """Called once the deploy hook accepted: the candidate is in production, so it is recorded as
+    released even if a cut, a hand-over or a non-viable report changed it while the hook ran."""
     product = request.product
     with db.transaction() as session:
-        candidate = _open_candidate(session, candidate_id)
-        if not may_release(config, candidate, request.actor):
-            raise Refused(f"Only the release manager {mention(candidate.release_manager)} or an admin can release it.")
+        candidate = candidates.get(session, candidate_id, lock=True)
+        if candidate is None:
+            raise Refused("That release candidate does not exist.")
+        if candidate.state is CandidateState.RELEASED:
+            raise Refused(f"{candidate.version} is already released.")
         release = Release(
             candidate_id=candidate.id,
             product=product.key,

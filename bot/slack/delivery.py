@@ -136,7 +136,7 @@ class Delivery:
         delay = dt.timedelta(seconds=retry.after or min(600, 2 ** min(item.attempts, 9)))
         log.warning("delivery of %s #%s postponed %ss: %s", item.kind, item.id, delay.seconds, retry)
         with self.runtime.db.transaction() as session:
-            outbox.postpone(session, item.id, now + delay, str(retry))
+            outbox.postpone(session, item.id, now + delay, str(retry), maybe_sent=retry.maybe_sent)
 
     def _done(self, item: OutboxItem, note: str | None = None, posted: tuple[str, str, str] | None = None) -> None:
         now = self.runtime.clock.now()
@@ -251,9 +251,10 @@ class Delivery:
             if error in HOPELESS:
                 raise _Hopeless(error) from None
             retry_after = exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after"))
-            raise _Retry(error, after=int(retry_after) if str(retry_after).isdigit() else None) from None
+            after = int(retry_after) if str(retry_after).isdigit() else None
+            raise _Retry(error, after=after, maybe_sent=exc.response.status_code >= 500) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _Retry(type(exc).__name__) from None
+            raise _Retry(type(exc).__name__, maybe_sent=True) from None
 
 
 def _tag(item: OutboxItem) -> dict:
@@ -286,9 +287,10 @@ def product_name(config: Config, key: str) -> str:
 class _Retry(Exception):
     """Slack did not take the message now; try again later (after `after` seconds when Slack said)."""
 
-    def __init__(self, message: str, after: int | None = None):
+    def __init__(self, message: str, after: int | None = None, maybe_sent: bool = False):
         super().__init__(message)
         self.after = after
+        self.maybe_sent = maybe_sent  # no answer, or a 5xx: Slack may have taken it anyway
 
 
 class _Hopeless(Exception):

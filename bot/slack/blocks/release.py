@@ -10,6 +10,14 @@ from bot.slack import ids
 from bot.slack.blocks.text import clip, escape, mention, private_reply, section
 
 
+REASON_IN_BUTTON = 400  # characters; a button value holds 2,000 and JSON may quote some
+
+
+def exception_state(candidate_id: int, pending_reason: str | None) -> str:
+    """The candidate and the reason for pending sign-offs, carried by the button and the modal."""
+    return json.dumps({"candidate": candidate_id, "reason": clip(pending_reason or "", REASON_IN_BUTTON)}, ensure_ascii=False)
+
+
 def closed_reply(message: str, candidate: Candidate, pending_reason: str | None) -> dict:
     """The refusal, with a button that lets the release manager choose an exception."""
     reply = private_reply(message, "If this cannot wait, release with a recorded exception:")
@@ -22,7 +30,7 @@ def closed_reply(message: str, candidate: Candidate, pending_reason: str | None)
                     "action_id": ids.RELEASE_EXCEPTION,
                     "text": {"type": "plain_text", "text": "Release with an exception"},
                     "style": "danger",
-                    "value": json.dumps({"candidate": candidate.id, "reason": clip(pending_reason or "", 1500)}),
+                    "value": exception_state(candidate.id, pending_reason),
                 }
             ],
         }
@@ -37,7 +45,7 @@ def exception_modal(candidate: Candidate, product_name: str, pending_reason: str
     return {
         "type": "modal",
         "callback_id": ids.EXCEPTION_VIEW,
-        "private_metadata": json.dumps({"candidate": candidate.id, "reason": pending_reason}),
+        "private_metadata": exception_state(candidate.id, pending_reason),
         "title": {"type": "plain_text", "text": "Release exception"},
         "submit": {"type": "plain_text", "text": "Release now"},
         "close": {"type": "plain_text", "text": "Cancel"},

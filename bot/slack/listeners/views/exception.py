@@ -42,4 +42,4 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         try:
             await flows.release(runtime, request)
         except Refused as refusal:
-            await client.chat_postEphemeral(channel=product.channel, user=user, text=str(refusal))
+            await client.chat_postMessage(channel=user, text=str(refusal))  # a modal has no response_url

@@ -102,3 +102,35 @@ def test_a_send_interrupted_by_a_crash_is_found_in_slack_and_not_posted_again(rc
     assert only["ts"] == posted["ts"]
     assert "2026.11.17-rc1" in only["text"]  # the recovered message was updated to the candidate's state
     assert rc.thread_texts(only)[0].startswith("Cut by the daily schedule.")
+
+
+def test_forged_interactions_are_refused_and_change_nothing(rc):
+    commits_by_the_team(rc.repo)
+    rc.daily()
+    rc.settled()
+    before = rc.api()
+    assert rc.slack.block_action("U0DANA", "rc_drop_tables", value="1").status_code == 404  # no such action
+    assert "does not belong to a release candidate" in rc.click("U0DANA", "rc_verify", value="1; DROP TABLE")
+    assert "does not exist" in rc.click("U0DANA", "rc_verify", value="999999")
+    assert "does not belong to a flag request" in rc.click("U0DANA", "flag_approve", value="x")
+    assert "That button does not belong" in rc.click("U0DANA", "rc_release_exception", value="{not json")
+    candidate_id = before[0]["id"]
+    assert "Only engineers with changes" in rc.click("U0STRANGER", "rc_nonviable", value=str(candidate_id))
+    rc.slack.block_action("U0LEAD", "rc_nonviable", value=str(candidate_id))
+    wait_for(lambda: rc.fake.views(user="U0LEAD"))  # the form is open; meanwhile the candidate is closed
+    assert "marked not viable" in rc.command("nonviable it crashes", "U0LEAD")
+    late = rc.slack.view_submission(
+        "U0LEAD", "rc_nonviable_view",
+        {"rc_nonviable_reason": {"reason": "again"}, "rc_nonviable_next": {"next_steps": "x"}},
+        private_metadata=str(candidate_id),
+    )
+    assert late.json()["response_action"] == "errors"  # the candidate no longer takes it
+    forged = rc.slack.view_submission(
+        "U0LEAD", "rc_nonviable_view",
+        {"rc_nonviable_reason": {"reason": "x"}, "rc_nonviable_next": {"next_steps": "x"}},
+        private_metadata="../../etc",
+    )
+    assert forged.json()["response_action"] == "errors"
+    after = rc.api()
+    assert [e["state"] for e in after[0]["engineers"]] == [e["state"] for e in before[0]["engineers"]]
+    assert after[0]["state"] == "non_viable"

@@ -7,7 +7,6 @@ import asyncio
 import datetime as dt
 import hashlib
 import hmac
-import json
 
 import httpx
 import pytest

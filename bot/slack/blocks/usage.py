@@ -30,6 +30,13 @@ def usage_reply(command: str, usage: Usage, not_understood: str | None = None, n
     return private_reply(f"I did not understand `{command} {word}`. What `{command}` can do:", *lines)
 
 
+def too_long_reply(command: str, text: str, limit: int) -> dict | None:
+    """Slack caps what it sends, but a forged request may not; refuse before parsing."""
+    if len(text) <= limit:
+        return None
+    return private_reply(f"That is too long for `{command}` ({len(text)} characters; at most {limit}).")
+
+
 def rc_usage(not_understood: str | None = None) -> dict:
     return usage_reply("/rc", RC_USAGE, not_understood, PRODUCT_NOTE)
 

@@ -14,7 +14,7 @@ from bot.runtime import Runtime
 from bot.slack import ids
 from bot.slack.blocks.flags import history_reply, list_reply, show_reply
 from bot.slack.blocks.text import escape, private_reply
-from bot.slack.blocks.usage import FLAG_USAGE, usage_reply
+from bot.slack.blocks.usage import FLAG_USAGE, too_long_reply, usage_reply
 from bot.slack.listeners.commands.parsing import MAX_TEXT, mentioned_user, split_subcommand
 
 COMMAND = ids.FLAG_COMMAND
@@ -85,8 +85,9 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     @app.command(COMMAND)
     async def flag(ack, command: dict, respond) -> None:
         text = command.get("text", "")
-        if len(text) > MAX_TEXT:
-            await ack(**private_reply(f"That is too long for `/flag` ({len(text)} characters; at most {MAX_TEXT})."))
+        too_long = too_long_reply(COMMAND, text, MAX_TEXT)
+        if too_long:
+            await ack(**too_long)
             return
         subcommand, rest = split_subcommand(text)
         if subcommand in ("", "help"):

@@ -13,7 +13,7 @@ from bot.runtime import Runtime
 from bot.slack import ids
 from bot.slack.blocks.release import freezes_reply
 from bot.slack.blocks.text import private_reply
-from bot.slack.blocks.usage import FREEZE_USAGE, usage_reply
+from bot.slack.blocks.usage import FREEZE_USAGE, too_long_reply, usage_reply
 from bot.slack.listeners.commands.parsing import MAX_TEXT, split_subcommand
 
 COMMAND = ids.FREEZE_COMMAND
@@ -53,8 +53,9 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     @app.command(COMMAND)
     async def freeze(ack, command: dict, respond) -> None:
         text = command.get("text", "")
-        if len(text) > MAX_TEXT:
-            await ack(**private_reply(f"That is too long for `/freeze` ({len(text)} characters; at most {MAX_TEXT})."))
+        too_long = too_long_reply(COMMAND, text, MAX_TEXT)
+        if too_long:
+            await ack(**too_long)
             return
         subcommand, rest = split_subcommand(text)
         if subcommand == "help":

@@ -8,17 +8,17 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot.config import Product
-from bot.release import flows, service
-from bot.release.model import Trigger
-from bot.release.hours import ReleaseWindow
 from bot.errors import Refused
+from bot.release import flows, service
+from bot.release.hours import ReleaseWindow
+from bot.release.model import Trigger
 from bot.release.service import CutRequest, ReleaseClosed, ReleaseRequest
 from bot.runtime import Runtime
 from bot.slack import ids
 from bot.slack.blocks.candidate import status_reply
 from bot.slack.blocks.release import closed_reply, history_reply
 from bot.slack.blocks.text import escape, private_reply
-from bot.slack.blocks.usage import rc_usage
+from bot.slack.blocks.usage import rc_usage, too_long_reply
 from bot.slack.directory import SlackDirectory
 from bot.slack.listeners.commands.parsing import MAX_TEXT, mentioned_user, split_subcommand
 
@@ -32,8 +32,9 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     @app.command(COMMAND)
     async def rc(ack, command: dict, respond) -> None:
         text = command.get("text", "")
-        if len(text) > MAX_TEXT:
-            await ack(**private_reply(f"That is too long for `/rc` ({len(text)} characters; at most {MAX_TEXT})."))
+        too_long = too_long_reply(COMMAND, text, MAX_TEXT)
+        if too_long:
+            await ack(**too_long)
             return
         subcommand, rest = split_subcommand(text)
         handler = SUBCOMMANDS.get(subcommand)

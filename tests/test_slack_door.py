@@ -131,3 +131,11 @@ def test_healthz_metrics_and_the_api_door(bot, slack):
     right = httpx.get(bot.url + "/api/v1/products", headers={"Authorization": f"Bearer {API_TOKEN}"})
     assert right.status_code == 200
     assert [p["key"] for p in right.json()["products"]] == ["checkout", "search"]
+
+
+@pytest.mark.parametrize("command", ["/rc", "/flag", "/freeze"])
+def test_oversized_command_text_is_refused_before_any_listener(slack, fake_slack, command):
+    reply = slack.command(command, "cut " + "x" * 5000).json()
+    assert reply["response_type"] == "ephemeral"
+    assert reply["text"].startswith(f"That is too long for `{command}` (5004 characters; at most 4000)")
+    assert fake_slack.calls() == []

@@ -1,8 +1,10 @@
-"""Bolt middleware: count every request, and let a redelivered event have no second effect."""
+"""Bolt middleware: count every request, refuse oversized command text before any listener, and let
+a redelivered event have no second effect."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 from slack_bolt.async_app import AsyncApp
@@ -11,6 +13,8 @@ from slack_bolt.response import BoltResponse
 from bot import metrics
 from bot.inbox import first_delivery
 from bot.runtime import Runtime
+from bot.slack.blocks.usage import too_long_reply
+from bot.slack.listeners.commands.parsing import MAX_TEXT
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +39,10 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     @app.middleware
     async def count_and_dedupe(body: dict, next) -> BoltResponse | None:
         kind = request_kind(body)
+        too_long = too_long_reply(body["command"], body.get("text", ""), MAX_TEXT) if kind == "command" else None
+        if too_long:
+            metrics.slack_requests.labels(kind, "refused").inc()
+            return BoltResponse(status=200, body=json.dumps(too_long), headers={"content-type": "application/json"})
         event_id = body.get("event_id")
         if event_id and not await asyncio.to_thread(first_delivery, runtime.db, runtime.clock, str(event_id)):
             metrics.slack_requests.labels(kind, "duplicate").inc()

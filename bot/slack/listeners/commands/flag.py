@@ -14,8 +14,8 @@ from bot.runtime import Runtime
 from bot.slack import ids
 from bot.slack.blocks.flags import history_reply, list_reply, show_reply
 from bot.slack.blocks.text import escape, private_reply
-from bot.slack.blocks.usage import FLAG_USAGE, too_long_reply, usage_reply
-from bot.slack.listeners.commands.parsing import MAX_TEXT, mentioned_user, split_subcommand
+from bot.slack.blocks.usage import FLAG_USAGE, usage_reply
+from bot.slack.listeners.commands.parsing import mentioned_user, split_subcommand
 
 COMMAND = ids.FLAG_COMMAND
 PERCENT = re.compile(r"^(\d{1,3})%?$")
@@ -85,10 +85,6 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     @app.command(COMMAND)
     async def flag(ack, command: dict, respond) -> None:
         text = command.get("text", "")
-        too_long = too_long_reply(COMMAND, text, MAX_TEXT)
-        if too_long:
-            await ack(**too_long)
-            return
         subcommand, rest = split_subcommand(text)
         if subcommand in ("", "help"):
             await ack(**usage_reply(COMMAND, FLAG_USAGE))

@@ -13,8 +13,8 @@ from bot.runtime import Runtime
 from bot.slack import ids
 from bot.slack.blocks.release import freezes_reply
 from bot.slack.blocks.text import private_reply
-from bot.slack.blocks.usage import FREEZE_USAGE, too_long_reply, usage_reply
-from bot.slack.listeners.commands.parsing import MAX_TEXT, split_subcommand
+from bot.slack.blocks.usage import FREEZE_USAGE, usage_reply
+from bot.slack.listeners.commands.parsing import split_subcommand
 
 COMMAND = ids.FREEZE_COMMAND
 
@@ -53,10 +53,6 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     @app.command(COMMAND)
     async def freeze(ack, command: dict, respond) -> None:
         text = command.get("text", "")
-        too_long = too_long_reply(COMMAND, text, MAX_TEXT)
-        if too_long:
-            await ack(**too_long)
-            return
         subcommand, rest = split_subcommand(text)
         if subcommand == "help":
             await ack(**usage_reply(COMMAND, FREEZE_USAGE))

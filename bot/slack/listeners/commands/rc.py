@@ -18,9 +18,9 @@ from bot.slack import ids
 from bot.slack.blocks.candidate import status_reply
 from bot.slack.blocks.release import closed_reply, history_reply
 from bot.slack.blocks.text import escape, private_reply
-from bot.slack.blocks.usage import rc_usage, too_long_reply
+from bot.slack.blocks.usage import rc_usage
 from bot.slack.directory import SlackDirectory
-from bot.slack.listeners.commands.parsing import MAX_TEXT, mentioned_user, split_subcommand
+from bot.slack.listeners.commands.parsing import mentioned_user, split_subcommand
 
 COMMAND = ids.RC_COMMAND
 NEXT_MARKER = "next:"
@@ -32,10 +32,6 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     @app.command(COMMAND)
     async def rc(ack, command: dict, respond) -> None:
         text = command.get("text", "")
-        too_long = too_long_reply(COMMAND, text, MAX_TEXT)
-        if too_long:
-            await ack(**too_long)
-            return
         subcommand, rest = split_subcommand(text)
         handler = SUBCOMMANDS.get(subcommand)
         if subcommand in ("", "help"):

@@ -138,4 +138,4 @@ def test_oversized_command_text_is_refused_before_any_listener(slack, fake_slack
     reply = slack.command(command, "cut " + "x" * 5000).json()
     assert reply["response_type"] == "ephemeral"
     assert reply["text"].startswith(f"That is too long for `{command}` (5004 characters; at most 4000)")
-    assert fake_slack.calls() == []
+    assert {call["method"] for call in fake_slack.calls()} <= {"auth.test"}  # Bolt's own first check only

@@ -173,13 +173,6 @@ def record_event(session: Session, candidate_id: int, at: dt.datetime, actor: st
     session.add(CandidateEventRow(candidate_id=candidate_id, at=at, actor=actor, kind=kind, detail=detail))
 
 
-def events(session: Session, candidate_id: int) -> list[tuple[dt.datetime, str | None, str, dict]]:
-    rows = session.scalars(
-        select(CandidateEventRow).where(CandidateEventRow.candidate_id == candidate_id).order_by(CandidateEventRow.id)
-    )
-    return [(row.at, row.actor, row.kind, row.detail) for row in rows]
-
-
 def lock_product(session: Session, product: str) -> None:
     """Serialize cuts of one product across processes (SQLite's BEGIN IMMEDIATE already does)."""
     if session.bind.dialect.name == "postgresql":

@@ -19,3 +19,12 @@ def unauthorized(request: Request, api_token: str | None) -> JSONResponse | None
         status_code=401,
         headers={"WWW-Authenticate": 'Bearer realm="releasebot"'},
     )
+
+
+def guarded(api_token: str | None, handler):
+    """The handler behind the bearer-token check."""
+
+    async def endpoint(request: Request):
+        return unauthorized(request, api_token) or await handler(request)
+
+    return endpoint

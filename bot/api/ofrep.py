@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.api.auth import unauthorized
+from bot.api.auth import guarded
 from bot.flags.evaluation import (
     FLAG_NOT_FOUND,
     INVALID_CONTEXT,
@@ -133,9 +133,6 @@ def routes(runtime: Runtime) -> list[Route]:
         return snapshot if snapshot is not None else await reads.current(environment)
 
     async def evaluate_flag(request: Request) -> Response:
-        denied = unauthorized(request, runtime.env.api_token)
-        if denied:
-            return denied
         key = request.path_params["key"]
         unknown = unknown_environment(request)
         if unknown:
@@ -149,9 +146,6 @@ def routes(runtime: Runtime) -> list[Route]:
         return _json(evaluation_json(result), status)
 
     async def evaluate_flags(request: Request) -> Response:
-        denied = unauthorized(request, runtime.env.api_token)
-        if denied:
-            return denied
         unknown = unknown_environment(request)
         if unknown:
             return _json({"errorCode": "GENERAL", "errorDetails": unknown}, 404)
@@ -170,18 +164,15 @@ def routes(runtime: Runtime) -> list[Route]:
         return _json(body, headers={"ETag": etag})
 
     async def flagd_json(request: Request) -> Response:
-        denied = unauthorized(request, runtime.env.api_token)
-        if denied:
-            return denied
         unknown = unknown_environment(request)
         if unknown:
             return _json({"error": "unknown_environment", "detail": unknown, "environments": environments}, 404)
         return _json(flagd_definition(await snapshot_of(request)))
 
     return [
-        Route("/ofrep/v1/evaluate/flags/{key}", evaluate_flag, methods=["POST"]),
-        Route("/ofrep/v1/evaluate/flags", evaluate_flags, methods=["POST"]),
-        Route("/envs/{env}/ofrep/v1/evaluate/flags/{key}", evaluate_flag, methods=["POST"]),
-        Route("/envs/{env}/ofrep/v1/evaluate/flags", evaluate_flags, methods=["POST"]),
-        Route("/envs/{env}/flagd.json", flagd_json, methods=["GET"]),
+        Route("/ofrep/v1/evaluate/flags/{key}", guarded(runtime.env.api_token, evaluate_flag), methods=["POST"]),
+        Route("/ofrep/v1/evaluate/flags", guarded(runtime.env.api_token, evaluate_flags), methods=["POST"]),
+        Route("/envs/{env}/ofrep/v1/evaluate/flags/{key}", guarded(runtime.env.api_token, evaluate_flag), methods=["POST"]),
+        Route("/envs/{env}/ofrep/v1/evaluate/flags", guarded(runtime.env.api_token, evaluate_flags), methods=["POST"]),
+        Route("/envs/{env}/flagd.json", guarded(runtime.env.api_token, flagd_json), methods=["GET"]),
     ]

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot.api.auth import unauthorized
+from bot.api.auth import guarded
 from bot.release import freezes, service
 from bot.release.model import Candidate, Release
 from bot.runtime import Runtime
@@ -54,11 +54,7 @@ def release_json(release: Release) -> dict:
 
 
 def routes(runtime: Runtime) -> list[Route]:
-    def guarded(handler):
-        async def endpoint(request: Request):
-            return unauthorized(request, runtime.env.api_token) or await handler(request)
-
-        return endpoint
+    token = runtime.env.api_token
 
     def unknown_product(key: str | None) -> JSONResponse | None:
         if key and runtime.config.product(key):
@@ -95,8 +91,8 @@ def routes(runtime: Runtime) -> list[Route]:
         return JSONResponse({"open": verdict.open, "reasons": list(verdict.reasons), "next_open": verdict.next_open.isoformat()})
 
     return [
-        Route("/api/v1/products", guarded(products), methods=["GET"]),
-        Route("/api/v1/products/{key}/gate", guarded(gate), methods=["GET"]),
-        Route("/api/v1/candidates", guarded(newest_first("candidates", service.history, candidate_json)), methods=["GET"]),
-        Route("/api/v1/releases", guarded(newest_first("releases", service.releases_of, release_json)), methods=["GET"]),
+        Route("/api/v1/products", guarded(token, products), methods=["GET"]),
+        Route("/api/v1/products/{key}/gate", guarded(token, gate), methods=["GET"]),
+        Route("/api/v1/candidates", guarded(token, newest_first("candidates", service.history, candidate_json)), methods=["GET"]),
+        Route("/api/v1/releases", guarded(token, newest_first("releases", service.releases_of, release_json)), methods=["GET"]),
     ]

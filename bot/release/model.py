@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from enum import StrEnum
 
 
@@ -94,9 +95,10 @@ class Candidate:
     def in_progress(self) -> bool:
         return self.state in IN_PROGRESS
 
-    @property
+    @cached_property
     def engineers(self) -> list[EngineerStatus]:
-        """Engineers in the order their first change appears; unmatched authors last."""
+        """Engineers in the order their first change appears; unmatched authors last (computed once:
+        the candidate is immutable and rendering asks many times)."""
         order: dict[str | None, list[Change]] = {}
         for change in self.changes:
             order.setdefault(change.engineer, []).append(change)

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.report import print_summary
 from bot.changes.git import commits_since
 from bot.clock import FixedClock
 from bot.config import Config, Product
@@ -369,10 +370,7 @@ def main() -> int:
         cut = bench_cut(args.database_url, workdir)
         print_cut(cut)
     lines = summary(clicks, cut)
-    print("\nSummary")
-    for text, ok in lines:
-        print(f"  {text} {'OK' if ok else 'MISSED'}")
-    return 0 if all(ok for _, ok in lines) else 1
+    return print_summary(lines)
 
 
 if __name__ == "__main__":

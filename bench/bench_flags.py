@@ -36,6 +36,7 @@ from openfeature.contrib.tools.flagd.core import FlagdCore
 from openfeature.evaluation_context import EvaluationContext
 
 import storage.flags as store
+from bench.report import print_summary
 from bot.flags.evaluation import evaluate, flagd_definition
 from bot.flags.model import Flag, FlagState, FlagType
 from bot.flags.snapshots import Snapshots
@@ -362,10 +363,7 @@ def main() -> int:
         (f"in-process evaluate at least as fast as flagd-core ({flagd_us / ours_us:.1f}x)", ours_us <= flagd_us),
         (f"kill switch: no answer on after the commit ({stale})", stale == 0),
     ]
-    print("\nSummary")
-    for text, ok in lines:
-        print(f"  {text} {'OK' if ok else 'MISSED'}")
-    return 0 if all(ok for _, ok in lines) else 1
+    return print_summary(lines)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import statistics
 import sys
 import tempfile
@@ -109,7 +110,10 @@ def rig(database_url: str | None, workdir: Path, name: str, engineers: int, comm
 
         repo = GitRepo(workdir / f"{name}-repo")
         for k in range(commits):
-            repo.commit(f"Change {k}: tidy the basket totals and their rounding rules", email_of(users[k % engineers]))
+            repo.commit(
+                f"Change {k}: tidy the basket totals and their rounding rules", email_of(users[k % engineers]),
+                when=START - dt.timedelta(days=1),
+            )
         product = {**BASE_CONFIG["products"][0], "repository": str(repo.path)}
         runtime = make_runtime(db, fake, Config.model_validate({**BASE_CONFIG, "products": [product]}), FixedClock(START))
         bot = start_bot(runtime)

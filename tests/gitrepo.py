@@ -21,11 +21,12 @@ class GitRepo:
             ["git", *args], cwd=self.path, check=True, capture_output=True, text=True, env={**os.environ, **(env or {})}
         ).stdout
 
-    def commit(self, subject: str, email: str, name: str | None = None, when: dt.datetime | None = None) -> str:
+    def commit(self, subject: str, email: str, name: str | None = None, *, when: dt.datetime) -> str:
+        """`when` is required: a test dates its commits from its own clock, never from today."""
         self._count += 1
         (self.path / f"change-{self._count}.txt").write_text(subject)
         self._git("add", ".")
-        stamp = (when or dt.datetime(2026, 11, 16, 12, 0, tzinfo=dt.timezone.utc)).isoformat()
+        stamp = when.isoformat()
         author = name or email.split("@")[0].title()
         env = {
             "GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": email, "GIT_AUTHOR_DATE": stamp,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import signal
@@ -145,8 +146,9 @@ def test_serve_upgrades_sqlite_answers_health_and_stops_cleanly_on_sigterm(envir
 def test_run_job_daily_candidates_cuts_and_delivers_the_notice(environ, tmp_path, fake_slack, database_url):
     from tests.gitrepo import GitRepo
 
+    # The subprocess runs on the wall clock, so the commit is dated from that same clock: an hour ago.
     repo = GitRepo(tmp_path / "repo")
-    repo.commit("Add the basket", "dana@example.com")
+    repo.commit("Add the basket", "dana@example.com", when=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1))
     Path(environ["RELEASEBOT_CONFIG"]).write_text(
         f"products:\n  - {{key: checkout, name: Checkout, channel: C0CHECKOUT, repository: {repo.path}}}\n"
         "people:\n  dana@example.com: U0DANA\n"

@@ -13,7 +13,7 @@ import yaml
 from bot.slack.listeners import commands
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA = ROOT.parent / "shared" / "slack" / "manifest.schema.1.0.0.json"
+SCHEMA = ROOT / "tests" / "schemas" / "manifest.schema.1.0.0.json"
 
 
 def manifest() -> dict:
@@ -71,3 +71,18 @@ def test_every_dependency_has_a_lower_bound():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     for requirement in project["dependencies"] + project["optional-dependencies"]["test"]:
         assert ">=" in requirement, requirement
+
+
+def test_the_repository_is_complete_on_its_own():
+    """A user's clone has nothing beside it: no tracked file may reach outside the repository."""
+    import subprocess
+
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    outside = [
+        path for path in tracked
+        if path.endswith((".py", ".md", ".yml", ".toml", ".sh")) or path.startswith(".ci/")
+        if "../" + "shared" in (ROOT / path).read_text(errors="replace")
+    ]
+    assert outside == []
+    assert (ROOT / "LICENSE").read_text().lstrip().startswith("Apache License")
+    assert (ROOT / "tests" / "schemas" / "LICENSE.manifest-schema").exists()

@@ -43,7 +43,7 @@ from storage import Database, outbox
 from tests.conftest import BASE_CONFIG, SIGNING_SECRET, START, make_runtime, reset_postgres
 from tests.gitrepo import GitRepo
 from tests.harness import start_bot
-from tests.slackfake import FakeSlack, SlackDriver
+from bot.slack.fake import FakeSlack, SlackDriver
 
 CHANNEL = "C0CHECKOUT"
 STRANGER = "U0STRANGER"

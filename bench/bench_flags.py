@@ -43,7 +43,7 @@ from bot.flags.snapshots import Snapshots
 from storage import Database
 from tests.conftest import START
 from tests.harness import free_port
-from tests.slackfake import FakeSlack
+from bot.slack.fake import FakeSlack
 
 ENVIRONMENT = "production"
 FLAGS = 200

@@ -1,7 +1,7 @@
 """Soak: the reliability figures of issue 6, measured from outside against real bot processes.
 
 Every scenario runs `releasebot` subprocesses (run-job, serve) on one PostgreSQL database, with
-SLACK_API_URL at the fake Slack (tests/slackfake) and products in real git repositories, all on
+SLACK_API_URL at the fake Slack (bot/slack/fake) and products in real git repositories, all on
 127.0.0.1. The figures are read back from the fake (what Slack holds) and from the database (what
 the bot recorded), never from the bot's own logs, because the claim under test is what users see:
 nothing lost, nothing doubled.
@@ -48,7 +48,7 @@ from storage.models import CandidateEventRow, CandidateRow, ChangeRow, LeaseRow,
 from tests.conftest import reset_postgres
 from tests.gitrepo import GitRepo
 from tests.harness import free_port
-from tests.slackfake import FakeSlack, SlackDriver
+from bot.slack.fake import FakeSlack, SlackDriver
 
 RELEASEBOT = Path(sys.executable).with_name("releasebot")
 DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/releasebot_soak"

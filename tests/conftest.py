@@ -16,7 +16,7 @@ from bot.runtime import Runtime
 from bot.slack.client import make_client
 from storage import Database
 from tests.harness import start_bot
-from tests.slackfake import FakeSlack, SlackDriver
+from bot.slack.fake import FakeSlack, SlackDriver
 
 POSTGRES_URL = os.environ.get("RELEASEBOT_TEST_POSTGRES")
 SIGNING_SECRET = "test-signing-secret"

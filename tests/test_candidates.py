@@ -14,7 +14,7 @@ from bot.scheduler import run_job
 from tests.conftest import API_TOKEN, BASE_CONFIG, make_runtime
 from tests.gitrepo import GitRepo
 from tests.harness import start_bot
-from tests.slackfake import SlackDriver
+from bot.slack.fake import SlackDriver
 from tests.test_slack_door import wait_for
 
 SIGNING_SECRET = "test-signing-secret"

@@ -11,8 +11,8 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 
-from .driver import SlackDriver
-from .server import FakeSlack
+from bot.slack.fake.driver import SlackDriver
+from bot.slack.fake.server import FakeSlack
 
 SECRET = "test-signing-secret"
 CHANNEL = "C0CHECKOUT"

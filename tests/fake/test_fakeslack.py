@@ -17,7 +17,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.slack_response import SlackResponse
 
-from .server import FakeSlack
+from bot.slack.fake.server import FakeSlack
 
 CHANNEL = "C0CHECKOUT"
 

@@ -11,6 +11,7 @@ import jsonschema
 import yaml
 
 from bot.slack.listeners import commands
+from bot.slack.scopes import BOT_SCOPES
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "tests" / "schemas" / "manifest.schema.1.0.0.json"
@@ -34,10 +35,7 @@ def test_every_registered_command_is_in_the_manifest_and_back():
 
 def test_the_manifest_asks_only_for_the_scopes_the_bot_uses():
     scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
-    assert scopes == {
-        "commands", "chat:write", "im:write", "users:read", "users:read.email", "channels:read", "groups:read",
-        "channels:history", "groups:history", "im:history",
-    }
+    assert scopes == BOT_SCOPES
     assert manifest()["settings"]["interactivity"]["is_enabled"] is True
     assert manifest()["features"]["bot_user"]["display_name"] == "releasebot"
 

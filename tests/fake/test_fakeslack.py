@@ -590,3 +590,10 @@ def test_state_is_safe_to_read_while_the_bot_writes(fake):
         assert all(m["text"] == "x" for m in fake.messages(CHANNEL))
     writer.join()
     assert len(fake.messages(CHANNEL)) == 10
+
+
+def test_every_answer_names_the_granted_scopes_as_slack_does():
+    with FakeSlack(scopes={"chat:write", "commands"}) as fake:
+        answer = httpx.post(fake.api_url + "auth.test", headers={"Authorization": f"Bearer {fake.bot_token}"})
+    assert answer.json()["ok"] is True
+    assert answer.headers["x-oauth-scopes"] == "chat:write,commands"

@@ -21,10 +21,12 @@ import uuid
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import WSCloseCode, WSMsgType, web
+
+from bot.slack.scopes import BOT_SCOPES
 
 from .validation import message_block_errors, view_errors
 
@@ -125,8 +127,11 @@ class FakeSlack:
         app_token: str = "xapp-test",
         team_id: str = "T0TEST",
         bot_user_id: str = "UBOT",
+        scopes: Optional[Iterable[str]] = None,
     ) -> None:
         self.bot_token = bot_token
+        # The bot scopes granted at install; Slack names them in every answer's x-oauth-scopes header.
+        self.scopes = set(BOT_SCOPES if scopes is None else scopes)
         self.app_token = app_token
         self.team_id = team_id
         self.team_name = "Fake Slack"
@@ -542,6 +547,7 @@ class FakeSlack:
                     "error": None if body.get("ok") else body.get("error"),
                 }
             )
+        headers = {**headers, "x-oauth-scopes": ",".join(sorted(self.scopes))}
         return web.json_response(body, status=status, headers=headers)
 
     async def _read_params(self, request: web.Request) -> dict:

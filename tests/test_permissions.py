@@ -15,7 +15,7 @@ from bot.config import Config
 from bot.errors import Refused
 from bot.flags import service as flag_service
 from bot.flags.model import FlagType
-from bot.release import freezes, service
+from bot.release import freezes, service, signoffs
 from bot.release.model import Commit, Trigger
 from bot.release.service import CutRequest, ReleaseRequest
 from storage.slack_users import SlackUser
@@ -58,7 +58,7 @@ def world(db):
     people = {user: person(user) for user in authors.values()}
     request = CutRequest(product=product, trigger=Trigger.MANUAL, actor="U0RM")
     cut = service.record_cut(db, config, request, "b" * 40, None, commits, authors, people, NOW, random.Random(1))
-    service.delegate(db, config, cut.candidate.id, "U0ENG", person("U0DEL"), NOW)
+    signoffs.delegate(db, config, cut.candidate.id, "U0ENG", person("U0DEL"), NOW)
     flag_service.create(db, config, "checkout-v2", FlagType.RELEASE, "", "U0ENG", "checkout", NOW)
     return config, product, cut.candidate.id
 
@@ -67,11 +67,11 @@ def attempt(db, world, action: str, user: str) -> bool:
     config, product, candidate_id = world
     try:
         if action == "verify":
-            service.verify(db, config, candidate_id, user, NOW)
+            signoffs.verify(db, config, candidate_id, user, NOW)
         elif action == "declare non-viable":
-            service.declare_nonviable(db, config, candidate_id, user, "broken", None, NOW)
+            signoffs.declare_nonviable(db, config, candidate_id, user, "broken", None, NOW)
         elif action == "hand over":
-            service.hand_over(db, config, product, user, person("U0NEW"), NOW)
+            signoffs.hand_over(db, config, product, user, person("U0NEW"), NOW)
         elif action == "release":
             candidate = service.check_release(db, config, ReleaseRequest(product, user, pending_reason="tested"), NOW)
             service.record_release(db, config, ReleaseRequest(product, user, pending_reason="tested"), candidate.id, NOW)

@@ -1,5 +1,6 @@
 """Flag services: each change is one transaction that saves the state, bumps the version every
-process checks before answering, records who/when/what/why, and owes its announcement."""
+process checks before answering, records who/when/what/why, and owes its announcement: the facts
+of the event (`{"event": kind, ...values}`), which the Slack layer words and escapes."""
 
 from __future__ import annotations
 
@@ -22,36 +23,38 @@ from storage.flags import FlagChange, FlagRequest, state_json
 class Outcome:
     message: str
     request_id: int | None = None
+    state: str | None = None  # the flag's state in the environment once applied
+    changed: bool = False
 
 
-def _announce(session, config: Config, text: str, now: dt.datetime, request_id: int | None = None) -> None:
+def _announce(session, config: Config, event: dict, now: dt.datetime, request_id: int | None = None) -> None:
     channel = config.flags.channel
     if channel:
-        outbox.enqueue(session, f"channel:{channel}", "channel", {"channel": channel, "text": text, "request_id": request_id}, now)
+        outbox.enqueue(session, f"channel:{channel}", "channel", {**event, "channel": channel, "request_id": request_id}, now)
 
 
-def _owe_dm(session, user: str, text: str, now: dt.datetime, request_id: int | None = None) -> None:
+def _owe_dm(session, user: str, event: dict, now: dt.datetime, request_id: int | None = None) -> None:
     """With a request id the message carries the Approve and Reject buttons."""
-    outbox.enqueue(session, f"dm:{user}", "dm", {"user": user, "text": text, "request_id": request_id}, now)
+    outbox.enqueue(session, f"dm:{user}", "dm", {**event, "user": user, "request_id": request_id}, now)
 
 
 def _flag(session, key: str, *, lock: bool = False) -> Flag:
     flag = store.get(session, key, lock=lock)
     if flag is None or flag.archived:
-        raise Refused(f"There is no flag `{key}`. `/flag list` shows them.")
+        raise Refused("There is no flag `{key}`. `/flag list` shows them.", key=key[:70])
     return flag
 
 
 def _environment(config: Config, environment: str | None) -> str:
     environment = environment or config.flags.default_environment
     if environment not in config.flags.environments:
-        raise Refused(f"There is no environment `{environment}`; environments: {', '.join(config.flags.environments)}.")
+        raise Refused(f"There is no environment `{{environment}}`; environments: {', '.join(config.flags.environments)}.", environment=environment[:40])
     return environment
 
 
 def create(db: Database, config: Config, key: str, flag_type: FlagType, description: str, actor: str, product: str | None, now: dt.datetime) -> Flag:
     if not KEY.match(key):
-        raise Refused(f"`{key[:70]}` is not a flag key: use a-z, 0-9, '.', '_' and '-', starting with a letter or digit, at most 64.")
+        raise Refused("`{key}` is not a flag key: use a-z, 0-9, '.', '_' and '-', starting with a letter or digit, at most 64.", key=key[:70])
     with db.transaction() as session:
         if store.get(session, key) is not None:
             raise Refused(f"A flag `{key}` already exists (archived flags keep their key).")
@@ -59,7 +62,7 @@ def create(db: Database, config: Config, key: str, flag_type: FlagType, descript
         store.create(session, flag)
         store.bump_version(session)
         store.record_change(session, FlagChange(key, None, now, actor, "create", None, {"type": flag_type.value, "description": description}, None, None))
-        _announce(session, config, f":triangular_flag_on_post: {mention(actor)} created the {flag_type.value} flag `{key}` (off everywhere).", now)
+        _announce(session, config, {"event": "flag_created", "by": actor, "type": flag_type.value, "key": key, "description": description}, now)
         return flag
 
 
@@ -84,27 +87,30 @@ def _apply(session, config: Config, flag: Flag, environment: str, operation: dic
     before = flag.state(environment)
     after = rules.apply(before, operation)
     if after == before:
-        return Outcome(f"`{flag.key}` in {environment} is already {before.describe()}; nothing changed.")
+        return Outcome(f"`{flag.key}` in {environment} is already {before.describe()}; nothing changed.", state=before.describe())
     store.set_state(session, flag.key, environment, after, actor, now)
     store.bump_version(session)
     store.record_change(
         session, FlagChange(flag.key, environment, now, actor, operation["op"], state_json(before), state_json(after), rules.describe(operation), approver)
     )
-    by = f"{mention(actor)}" + (f", approved by {mention(approver)}" if approver else "")
-    _announce(session, config, f"`{flag.key}` in *{environment}* is now {after.describe()} (was {before.describe()}), by {by}.", now)
-    return Outcome(f"`{flag.key}` in {environment} is now {after.describe()}.")
+    changed = {
+        "event": "flag_changed", "key": flag.key, "environment": environment,
+        "state": after.describe(), "before": before.describe(), "by": actor, "approver": approver,
+    }
+    _announce(session, config, changed, now)
+    return Outcome(f"`{flag.key}` in {environment} is now {after.describe()}.", state=after.describe(), changed=True)
 
 
 def _request(session, config: Config, flag: Flag, environment: str, operation: dict, actor: str, now) -> Outcome:
     request_id = store.add_request(session, flag.key, environment, operation["op"], operation, actor, now)
-    text = (
-        f"{mention(actor)} asks to {rules.describe(operation)} `{flag.key}` in *{environment}*, a protected environment. "
-        f"{mention(flag.owner)} (the owner) or an admin can approve."
-    )
+    asked = {
+        "event": "flag_request", "by": actor, "change": rules.describe(operation), "key": flag.key,
+        "environment": environment, "owner": flag.owner, "description": flag.description,
+    }
     if config.flags.channel:
-        _announce(session, config, text, now, request_id)
+        _announce(session, config, asked, now, request_id)
     else:
-        _owe_dm(session, flag.owner, text, now, request_id)
+        _owe_dm(session, flag.owner, asked, now, request_id)
     return Outcome(f"{environment} is protected, so your change waits for the approval of {mention(flag.owner)} or an admin.", request_id)
 
 
@@ -132,15 +138,20 @@ def decide(db: Database, config: Config, request_id: int, approve: bool, actor: 
                     f"undo a kill switch. {mention(request.requested_by)} can ask again."
                 )
             outcome = _apply(session, config, flag, request.environment, operation, request.requested_by, now, approver=actor)
-            _owe_dm(session, request.requested_by, f"{mention(actor)} approved your request: {outcome.message}", now)
+            approved = {
+                "event": "flag_approved", "by": actor, "key": flag.key, "environment": request.environment,
+                "state": outcome.state, "changed": outcome.changed,
+            }
+            _owe_dm(session, request.requested_by, approved, now)
             return request
         store.record_change(
             session, FlagChange(flag.key, request.environment, now, actor, "reject", None, None, rules.describe(operation), None)
         )
-        _owe_dm(
-            session, request.requested_by,
-            f"{mention(actor)} rejected your request to {rules.describe(operation)} `{flag.key}` in {request.environment}.", now,
-        )
+        rejected = {
+            "event": "flag_rejected", "by": actor, "change": rules.describe(operation),
+            "key": flag.key, "environment": request.environment,
+        }
+        _owe_dm(session, request.requested_by, rejected, now)
         return request
 
 
@@ -151,7 +162,7 @@ def set_owner(db: Database, config: Config, key: str, new_owner: str, actor: str
             raise Refused(f"Only the owner of `{key}`, {mention(flag.owner)}, or an admin can hand it over.")
         store.set_owner(session, key, new_owner)
         store.record_change(session, FlagChange(key, None, now, actor, "owner", {"owner": flag.owner}, {"owner": new_owner}, None, None))
-        _announce(session, config, f"`{key}` now belongs to {mention(new_owner)} (was {mention(flag.owner)}), by {mention(actor)}.", now)
+        _announce(session, config, {"event": "flag_owner", "key": key, "owner": new_owner, "previous": flag.owner, "by": actor}, now)
         return f"{mention(new_owner)} now owns `{key}`."
 
 
@@ -163,7 +174,7 @@ def archive(db: Database, config: Config, key: str, actor: str, now: dt.datetime
         store.archive(session, key, now)
         store.bump_version(session)
         store.record_change(session, FlagChange(key, None, now, actor, "archive", None, None, None, None))
-        _announce(session, config, f"{mention(actor)} archived `{key}`; applications now get their default value.", now)
+        _announce(session, config, {"event": "flag_archived", "by": actor, "key": key}, now)
         return f"`{key}` is archived; evaluations now answer FLAG_NOT_FOUND."
 
 
@@ -181,5 +192,5 @@ def history(db: Database, key: str) -> tuple[Flag, list[FlagChange]]:
     with db.reading() as session:
         flag = store.get(session, key)
         if flag is None:
-            raise Refused(f"There is no flag `{key}`.")
+            raise Refused("There is no flag `{key}`.", key=key[:70])
         return flag, store.changes(session, key, 20)

@@ -15,7 +15,6 @@ import storage.outbox as outbox
 from bot.config import Config
 from bot.release.hours import Freeze, ReleaseWindow, Verdict
 from bot.errors import Refused
-from bot.release.service import mention
 from storage import Database
 
 UNTIL_EXAMPLE = "a date like 2026-11-30, a date and time like 2026-11-30 17:00, or a duration like 3d, 12h or 90m"
@@ -39,7 +38,7 @@ def parse_until(words: list[str], now: dt.datetime, timezone: str) -> tuple[dt.d
         day = dt.date.fromisoformat(first)
         return _future(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), zone), now), 1
     except (ValueError, OverflowError):
-        raise Refused(f"I could not read `{first[:40]}` as the end of the freeze. Use {UNTIL_EXAMPLE}.") from None
+        raise Refused(f"I could not read `{{typed}}` as the end of the freeze. Use {UNTIL_EXAMPLE}.", typed=first[:40]) from None
 
 
 def _future(instant: dt.datetime, now: dt.datetime) -> dt.datetime:
@@ -69,12 +68,11 @@ def start(db: Database, config: Config, scope: str, until: dt.datetime, reason: 
     window = ReleaseWindow(config.release_hours)
     with db.transaction() as session:
         freeze = store.start(session, scope, now, until, reason.strip(), user)
-        text = (
-            f":snowflake: {mention(user)} froze changes to {_scope_name(config, scope)} until "
-            f"{window.describe(until, now)}: {freeze.reason}. Only exception releases go out until then."
-        )
-        for channel in _channels(config, scope):
-            outbox.enqueue(session, f"channel:{channel}", "channel", {"channel": channel, "text": text}, now)
+        started = {
+            "event": "freeze_started", "by": user, "scope": _scope_name(config, scope),
+            "until": window.describe(until, now), "reason": freeze.reason,
+        }
+        _announce(session, config, scope, started, now)
         return freeze
 
 
@@ -87,7 +85,7 @@ def end(db: Database, config: Config, scope: str, user: str, now: dt.datetime) -
             raise Refused(f"There is no freeze of {_scope_name(config, scope)} to end.")
         for freeze in ending:
             store.end_now(session, freeze.id, now, user)
-            _announce_end(session, config, freeze, now, f"{mention(user)} ended the change freeze")
+            _announce_end(session, config, freeze, now, user)
         return ending
 
 
@@ -96,17 +94,22 @@ def announce_ended(db: Database, config: Config, now: dt.datetime) -> int:
     with db.transaction() as session:
         announced = 0
         for freeze in store.ended_unannounced(session, now):
-            announced += _announce_end(session, config, freeze, now, "The change freeze has ended")
+            announced += _announce_end(session, config, freeze, now, None)
         return announced
 
 
-def _announce_end(session, config: Config, freeze: Freeze, now: dt.datetime, opening: str) -> int:
+def _announce_end(session, config: Config, freeze: Freeze, now: dt.datetime, ended_by: str | None) -> int:
+    """`ended_by` is None when the freeze ran out by itself."""
     if not store.claim_end_announcement(session, freeze.id):
         return 0
-    text = f":sunny: {opening} for {_scope_name(config, freeze.scope)} ({freeze.reason}). Releases follow the usual hours again."
-    for channel in _channels(config, freeze.scope):
-        outbox.enqueue(session, f"channel:{channel}", "channel", {"channel": channel, "text": text}, now)
+    ended = {"event": "freeze_ended", "by": ended_by, "scope": _scope_name(config, freeze.scope), "reason": freeze.reason}
+    _announce(session, config, freeze.scope, ended, now)
     return 1
+
+
+def _announce(session, config: Config, scope: str, event: dict, now: dt.datetime) -> None:
+    for channel in _channels(config, scope):
+        outbox.enqueue(session, f"channel:{channel}", "channel", {**event, "channel": channel}, now)
 
 
 def in_force(db: Database, now: dt.datetime) -> list[Freeze]:

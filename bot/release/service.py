@@ -2,7 +2,9 @@
 
 Messages owed to Slack go into the outbox in the same transaction as the change that causes
 them, so a crash or a Slack outage can delay them but never lose them. A "notice" item asks
-for the candidate's message to show its current state; thread and DM items carry their text.
+for the candidate's message to show its current state; thread and DM items carry the facts of
+an event (`{"event": kind, ...values}`), which the Slack layer renders and escapes when it sends
+them. Sign-offs, delegation, non-viable reports and hand-overs are in bot.release.signoffs.
 """
 
 from __future__ import annotations
@@ -23,17 +25,11 @@ from bot.config import Config, Product
 from bot.errors import Refused
 from bot.release.hours import ReleaseWindow
 from bot.release.manager import Eligible, choose_release_manager
-from bot.release.model import IN_PROGRESS, Candidate, CandidateState, Change, Commit, Release, ReleaseException, Trigger
+from bot.release.model import Candidate, CandidateState, Change, Commit, Release, ReleaseException, Trigger
 from storage import Database
 from storage.slack_users import SlackUser
 
 STINT_WINDOW = dt.timedelta(days=60)
-DEFAULT_NEXT_STEPS = "The fixes go into the next candidate; cut one with `/rc cut` once they are merged."
-ROLE = (
-    "As release manager you coordinate this candidate: every engineer with changes in it verifies them "
-    "in the RC environment (or asks a teammate to), you tell the channel if it is not viable and what happens "
-    "next, and once it is ready you release it to production inside the release hours."
-)
 
 
 @dataclass(frozen=True)
@@ -60,16 +56,16 @@ def notice_lane(candidate_id: int) -> str:
     return f"candidate:{candidate_id}"
 
 
-def _owe_notice(session, candidate: Candidate, now: dt.datetime, channel: str) -> None:
+def owe_notice(session, candidate: Candidate, now: dt.datetime, channel: str) -> None:
     outbox.enqueue(session, notice_lane(candidate.id), "notice", {"channel": channel}, now, candidate.id)
 
 
-def _owe_thread(session, candidate_id: int, text: str, now: dt.datetime, *, broadcast: bool = False) -> None:
-    outbox.enqueue(session, notice_lane(candidate_id), "thread", {"text": text, "broadcast": broadcast}, now, candidate_id)
+def owe_thread(session, candidate_id: int, event: dict, now: dt.datetime, *, broadcast: bool = False) -> None:
+    outbox.enqueue(session, notice_lane(candidate_id), "thread", {**event, "broadcast": broadcast}, now, candidate_id)
 
 
-def _owe_dm(session, user: str, text: str, now: dt.datetime, candidate_id: int | None = None) -> None:
-    outbox.enqueue(session, f"dm:{user}", "dm", {"user": user, "text": text}, now, candidate_id)
+def owe_dm(session, user: str, event: dict, now: dt.datetime, candidate_id: int | None = None) -> None:
+    outbox.enqueue(session, f"dm:{user}", "dm", {**event, "user": user}, now, candidate_id)
 
 
 def _version(session, product: str, now: dt.datetime, timezone: str) -> str:
@@ -189,169 +185,33 @@ def _record_cut_events(session, config: Config, product: Product, candidate: Can
         session, candidate.id, now, candidate.created_by, "cut",
         {"trigger": candidate.trigger, "urgent_reason": candidate.urgent_reason, "supersedes": old.id if old else None},
     )
-    _owe_notice(session, candidate, now, product.channel)
-    who = "the daily schedule" if candidate.trigger is Trigger.DAILY else mention(candidate.created_by)
-    _owe_thread(session, candidate.id, f"Cut by {who}. Release manager {mention(candidate.release_manager)}: {candidate.manager_choice}.", now)
-    _owe_dm(
+    owe_notice(session, candidate, now, product.channel)
+    daily = candidate.trigger is Trigger.DAILY
+    cut_by = {"by": candidate.created_by, "daily": daily}
+    owe_thread(session, candidate.id, {"event": "cut", **cut_by, "manager": candidate.release_manager, "choice": candidate.manager_choice}, now)
+    owe_dm(
         session, candidate.release_manager,
-        f"You are the release manager of *{product.name} {candidate.version}*. {ROLE}", now, candidate.id,
+        {"event": "release_manager", "product": product.name, "version": candidate.version, "handed_over": False}, now, candidate.id,
     )
     if old is None:
         return
     carried = sum(1 for change in candidate.changes if change.verified)
-    reason = f" (urgent: {candidate.urgent_reason})" if candidate.urgent_reason else ""
     candidates.record_event(session, old.id, now, candidate.created_by, "superseded", {"by": candidate.id, "reason": candidate.urgent_reason})
-    _owe_notice(session, old, now, product.channel)
-    _owe_thread(
+    owe_notice(session, old, now, product.channel)
+    owe_thread(
         session, old.id,
-        f"Superseded by {candidate.version}{reason}, cut by {who}. Verify in the new candidate; "
-        f"{carried} change{'s' if carried != 1 else ''} already verified here stay verified.",
+        {"event": "superseded", **cut_by, "successor": candidate.version, "reason": candidate.urgent_reason, "carried": carried},
         now, broadcast=candidate.urgent_reason is not None,
     )
     if candidate.urgent_reason:
         everyone = {e.user for e in old.engineers if e.user} | {e.user for e in candidate.engineers if e.user}
         everyone |= {old.release_manager}
+        urgent = {
+            "event": "urgent_cut", "by": candidate.created_by, "product": product.name,
+            "version": candidate.version, "replaces": old.version, "reason": candidate.urgent_reason,
+        }
         for user in sorted(everyone - {candidate.created_by}):
-            _owe_dm(
-                session, user,
-                f"{mention(candidate.created_by)} cut an urgent candidate of *{product.name}*, {candidate.version}, "
-                f"replacing {old.version}: {candidate.urgent_reason}. Changes you already verified stay verified.",
-                now, candidate.id,
-            )
-
-
-def verify(db: Database, config: Config, candidate_id: int, user: str, now: dt.datetime) -> tuple[Candidate, list[str | None]]:
-    """Sign off what `user` may sign: their own pending changes, and those delegated to them."""
-    with db.transaction() as session:
-        candidate = _open_candidate(session, candidate_id)
-        engineers = candidate.signable_by(user)
-        if not engineers:
-            if any(e.user == user or candidate.verifier_of(e.user) == user for e in candidate.engineers):
-                raise Refused(f"Everything you verify in {candidate.version} is already verified. Thank you!")
-            raise Refused(f"You have nothing to verify in {candidate.version}: none of its changes are yours or delegated to you.")
-        candidates.sign_off(session, candidate.id, engineers, user, now)
-        candidates.record_event(session, candidate.id, now, user, "verified", {"engineers": engineers})
-        after = candidates.get(session, candidate.id)
-        became_ready = after.fully_verified and after.state is CandidateState.VERIFYING
-        candidates.update_candidate(session, candidate.id, **({"state": CandidateState.READY} if became_ready else {}))
-        channel = _product(config, candidate).channel
-        _owe_notice(session, after, now, channel)
-        _owe_thread(session, candidate.id, _signed_text(user, engineers), now)
-        if became_ready:
-            _owe_thread(session, candidate.id, "Every change is verified: the candidate is ready for production.", now)
-            _owe_dm(
-                session, after.release_manager,
-                f"*{_product(config, candidate).name} {candidate.version}* is ready: every change is verified.",
-                now, candidate.id,
-            )
-        return candidates.get(session, candidate.id), engineers
-
-
-def _signed_text(user: str, engineers: list[str | None]) -> str:
-    others = [e for e in engineers if e != user]
-    if not others:
-        return f"{mention(user)} verified their changes."
-    names = ", ".join("the changes of authors without a Slack account" if e is None else mention(e) for e in others)
-    own = "their changes and " if user in engineers else ""
-    return f"{mention(user)} verified {own}{names}."
-
-
-def delegate(db: Database, config: Config, candidate_id: int, engineer: str, teammate: SlackUser, now: dt.datetime) -> Candidate:
-    with db.transaction() as session:
-        candidate = _open_candidate(session, candidate_id)
-        if not candidate.has_changes_by(engineer):
-            raise Refused(f"You have no changes in {candidate.version}, so there is nothing of yours to delegate.")
-        if teammate.user_id == engineer:
-            raise Refused("Pick a teammate other than yourself to verify your changes.")
-        if not teammate.active_person:
-            raise Refused(f"{mention(teammate.user_id)} is a bot or a deactivated account and cannot verify changes.")
-        mine = next(e for e in candidate.engineers if e.user == engineer)
-        if mine.verified:
-            raise Refused(f"Your changes in {candidate.version} are already verified; there is nothing to delegate.")
-        candidates.set_delegate(session, candidate.id, engineer, teammate.user_id, now)
-        candidates.update_candidate(session, candidate.id)
-        candidates.record_event(session, candidate.id, now, engineer, "delegated", {"to": teammate.user_id})
-        product = _product(config, candidate)
-        _owe_notice(session, candidate, now, product.channel)
-        _owe_thread(session, candidate.id, f"{mention(engineer)} asked {mention(teammate.user_id)} to verify their changes.", now)
-        subjects = "\n".join(f"• `{c.sha[:7]}` {c.subject}" for c in mine.changes[:10])
-        more = f"\n…and {len(mine.changes) - 10} more" if len(mine.changes) > 10 else ""
-        _owe_dm(
-            session, teammate.user_id,
-            f"{mention(engineer)} asked you to verify their changes in *{product.name} {candidate.version}* "
-            f"in their absence. Check them in the RC environment, then press *Verified* on the candidate in "
-            f"<#{product.channel}>.\n{subjects}{more}",
-            now, candidate.id,
-        )
-        return candidates.get(session, candidate.id)
-
-
-def _check_nonviable(config: Config, candidate: Candidate, user: str) -> None:
-    product = config.product(candidate.product)
-    if not (candidate.has_changes_by(user) or user == candidate.release_manager or config.is_admin(user, product)):
-        raise Refused(
-            f"Only engineers with changes in {candidate.version}, its release manager "
-            f"{mention(candidate.release_manager)} or an admin can declare it non-viable."
-        )
-
-
-def check_nonviable_allowed(db: Database, config: Config, candidate_id: int, user: str) -> Candidate:
-    """Asked before the modal opens, so nobody fills in a form only to be refused."""
-    with db.reading() as session:
-        candidate = _open_candidate(session, candidate_id)
-    _check_nonviable(config, candidate, user)
-    return candidate
-
-
-def declare_nonviable(
-    db: Database, config: Config, candidate_id: int, user: str, reason: str, next_steps: str | None, now: dt.datetime
-) -> Candidate:
-    reason, next_steps = reason.strip(), (next_steps or "").strip() or DEFAULT_NEXT_STEPS
-    if not reason:
-        raise Refused("Say why the candidate is not viable: `/rc nonviable <reason>`.")
-    with db.transaction() as session:
-        candidate = _open_candidate(session, candidate_id)
-        _check_nonviable(config, candidate, user)
-        candidates.update_candidate(
-            session, candidate.id, state=CandidateState.NON_VIABLE,
-            nonviable_reason=reason, nonviable_next_steps=next_steps, nonviable_by=user,
-        )
-        candidates.record_event(session, candidate.id, now, user, "non_viable", {"reason": reason, "next_steps": next_steps})
-        _owe_notice(session, candidate, now, _product(config, candidate).channel)
-        _owe_thread(
-            session, candidate.id,
-            f"{mention(user)} declared {candidate.version} *not viable*.\n*Why:* {reason}\n*Next:* {next_steps}",
-            now, broadcast=True,
-        )
-        return candidates.get(session, candidate.id)
-
-
-def hand_over(db: Database, config: Config, product: Product, actor: str, new_manager: SlackUser, now: dt.datetime) -> Candidate:
-    with db.transaction() as session:
-        candidate = candidates.in_progress(session, product.key, lock=True)
-        if candidate is None:
-            raise Refused(f"{product.name} has no candidate in progress.")
-        if actor != candidate.release_manager and not config.is_admin(actor, product):
-            raise Refused(
-                f"Only the release manager {mention(candidate.release_manager)} or an admin can hand the role over."
-            )
-        if not new_manager.active_person:
-            raise Refused(f"{mention(new_manager.user_id)} is a bot or a deactivated account and cannot be release manager.")
-        if new_manager.user_id == candidate.release_manager:
-            raise Refused(f"{mention(new_manager.user_id)} is already the release manager of {candidate.version}.")
-        candidates.update_candidate(session, candidate.id, release_manager=new_manager.user_id)
-        candidates.record_event(
-            session, candidate.id, now, actor, "hand_over", {"from": candidate.release_manager, "to": new_manager.user_id}
-        )
-        _owe_notice(session, candidate, now, product.channel)
-        _owe_thread(
-            session, candidate.id,
-            f"{mention(actor)} handed the release manager role from {mention(candidate.release_manager)} "
-            f"to {mention(new_manager.user_id)}.",
-            now,
-        )
-        _owe_dm(session, new_manager.user_id, f"You are now the release manager of *{product.name} {candidate.version}*. {ROLE}", now, candidate.id)
-        return candidates.get(session, candidate.id)
+            owe_dm(session, user, urgent, now, candidate.id)
 
 
 def current(db: Database, product: str) -> Candidate | None:
@@ -379,30 +239,6 @@ def base_for_next_cut(db: Database, product: str) -> str | None:
     """A candidate holds every change not yet released: it starts after the last released head."""
     with db.reading() as session:
         return candidates.last_released_head(session, product)
-
-
-def _open_candidate(session, candidate_id: int) -> Candidate:
-    candidate = candidates.get(session, candidate_id, lock=True)
-    if candidate is None:
-        raise Refused("That release candidate does not exist.")
-    if candidate.state not in IN_PROGRESS:
-        raise Refused(f"{candidate.version} is {_state_words(candidate)} and no longer takes sign-offs or changes.")
-    return candidate
-
-
-def _state_words(candidate: Candidate) -> str:
-    return {
-        CandidateState.RELEASED: "released",
-        CandidateState.NON_VIABLE: "not viable",
-        CandidateState.SUPERSEDED: "superseded by a newer candidate",
-    }.get(candidate.state, str(candidate.state))
-
-
-def _product(config: Config, candidate: Candidate) -> Product:
-    product = config.product(candidate.product)
-    if product is None:
-        raise Refused(f"The product {candidate.product!r} is no longer configured.")
-    return product
 
 
 class ReleaseClosed(Refused):
@@ -485,14 +321,13 @@ def record_release(db: Database, config: Config, request: ReleaseRequest, candid
             session, candidate.id, now, request.actor, "released",
             {"exception": release.exception, "note": release.exception_note, "pending_reason": release.pending_reason},
         )
-        _owe_notice(session, candidate, now, product.channel)
-        lines = [f":rocket: {mention(request.actor)} released *{product.name} {candidate.version}* to production."]
-        if request.exception:
-            lines.append(f"*Exception:* {request.exception.label}. {request.note or ''}".rstrip())
-        if release.pending_reason:
-            names = ", ".join(mention(e.user) if e.user else "authors without a Slack account" for e in candidate.pending)
-            lines.append(f"*Released with pending verifications* ({names}): {release.pending_reason}")
-        _owe_thread(session, candidate.id, "\n".join(lines), now, broadcast=True)
+        owe_notice(session, candidate, now, product.channel)
+        announcement = {
+            "event": "released", "by": request.actor, "product": product.name, "version": candidate.version,
+            "exception": release.exception, "note": request.note if request.exception else None,
+            "pending_reason": release.pending_reason, "pending": [e.user for e in candidate.pending],
+        }
+        owe_thread(session, candidate.id, announcement, now, broadcast=True)
         return release
 
 
@@ -500,10 +335,9 @@ def record_hook_failure(db: Database, config: Config, request: ReleaseRequest, c
     """The deploy hook kept failing: nothing was released, and the release manager must know."""
     with db.transaction() as session:
         candidates.record_event(session, candidate.id, now, request.actor, "deploy_hook_failed", {"error": error})
-        _owe_dm(
+        owe_dm(
             session, candidate.release_manager,
-            f"The deploy hook of *{request.product.name}* failed for {candidate.version} ({error}); "
-            "it was not released. Try `/rc release` again once the deploy pipeline answers.",
+            {"event": "deploy_hook_failed", "product": request.product.name, "version": candidate.version, "error": error},
             now, candidate.id,
         )
 

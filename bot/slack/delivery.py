@@ -3,7 +3,8 @@
 Each process runs one worker; a lane (a candidate's message and thread, or one person's DMs)
 is leased to one worker at a time and delivered in order, stopping at the first message Slack
 does not take, which is retried later with back-off. A notice is rendered from the candidate's
-state at delivery time, so an update can never bring back an older state.
+state at delivery time, so an update can never bring back an older state; thread, DM and channel
+items carry an event's facts, rendered and escaped here by bot.slack.blocks.events.
 
 A crash between Slack taking a post and the post being recorded is recovered by looking: the send
 is marked as begun before the call, every post carries metadata naming its outbox item, and the
@@ -25,6 +26,7 @@ from bot.config import Config
 from bot.release import service
 from bot.runtime import Runtime
 from bot.slack.blocks.candidate import candidate_message
+from bot.slack.blocks.events import render as render_event
 from bot.slack.blocks.flags import approval_message
 from bot.slack.client import make_delivery_client
 from storage.outbox import OutboxItem
@@ -154,10 +156,14 @@ class Delivery:
             elif item.kind == "thread":
                 await self._send_thread(item)
             elif item.kind in ("dm", "channel"):
+                text = render_event(item.payload)
+                if text is None:
+                    await asyncio.to_thread(self._done, item, f"unknown event {item.payload.get('event')}")
+                    return
                 target = item.payload["user"] if item.kind == "dm" else item.payload["channel"]
                 request_id = item.payload.get("request_id")
-                blocks = approval_message(item.payload["text"], request_id) if request_id else None
-                await self._call("chat_postMessage", channel=target, text=item.payload["text"], blocks=blocks, metadata=_tag(item))
+                blocks = approval_message(text, request_id) if request_id else None
+                await self._call("chat_postMessage", channel=target, text=text, blocks=blocks, metadata=_tag(item))
                 await asyncio.to_thread(self._done, item)
             else:
                 await asyncio.to_thread(self._done, item, f"unknown kind {item.kind}")
@@ -181,6 +187,10 @@ class Delivery:
             await asyncio.to_thread(self._done, item)
 
     async def _send_thread(self, item: OutboxItem) -> None:
+        text = render_event(item.payload)
+        if text is None:
+            await asyncio.to_thread(self._done, item, f"unknown event {item.payload.get('event')}")
+            return
         location = await asyncio.to_thread(self._location, service.notice_lane(item.candidate_id))
         if location is None:
             raise _Retry("the candidate's message is not posted yet")
@@ -188,7 +198,7 @@ class Delivery:
             "chat_postMessage",
             channel=location[0],
             thread_ts=location[1],
-            text=item.payload["text"],
+            text=text,
             reply_broadcast=bool(item.payload.get("broadcast")),
             metadata=_tag(item),
         )

@@ -19,8 +19,9 @@ def exception_state(candidate_id: int, pending_reason: str | None) -> str:
 
 
 def closed_reply(message: str, candidate: Candidate, pending_reason: str | None) -> dict:
-    """The refusal, with a button that lets the release manager choose an exception."""
-    reply = private_reply(message, "If this cannot wait, release with a recorded exception:")
+    """The refusal, with a button that lets the release manager choose an exception; the message
+    names no one and can quote a freeze's reason, so it is escaped whole."""
+    reply = private_reply(escape(message), "If this cannot wait, release with a recorded exception:")
     reply["blocks"].append(
         {
             "type": "actions",

@@ -6,12 +6,12 @@ import asyncio
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.release import service
+from bot.release import signoffs
 from bot.errors import Refused
 from bot.runtime import Runtime
 from bot.slack import ids
 from bot.slack.blocks.candidate import nonviable_modal
-from bot.slack.blocks.text import private_reply
+from bot.slack.blocks.text import private_reply, refusal_text
 from bot.slack.delivery import product_name
 from bot.slack.directory import SlackDirectory
 
@@ -35,10 +35,10 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         user = body["user"]["id"]
         try:
             candidate, engineers = await asyncio.to_thread(
-                service.verify, runtime.db, runtime.config, candidate_id_of(action), user, runtime.clock.now()
+                signoffs.verify, runtime.db, runtime.config, candidate_id_of(action), user, runtime.clock.now()
             )
         except Refused as refusal:
-            await tell(respond, str(refusal))
+            await tell(respond, refusal_text(refusal))
             return
         runtime.wake_delivery()
         others = [e for e in engineers if e != user]
@@ -55,10 +55,10 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             if teammate is None:
                 raise Refused("Pick a teammate from the list to verify your changes.")
             candidate = await asyncio.to_thread(
-                service.delegate, runtime.db, runtime.config, candidate_id, user, teammate, runtime.clock.now()
+                signoffs.delegate, runtime.db, runtime.config, candidate_id, user, teammate, runtime.clock.now()
             )
         except Refused as refusal:
-            await tell(respond, str(refusal))
+            await tell(respond, refusal_text(refusal))
             return
         runtime.wake_delivery()
         await tell(respond, f"<@{teammate_id}> will verify your changes in {candidate.version}; they have been told.")
@@ -68,10 +68,10 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         await ack()
         try:
             candidate = await asyncio.to_thread(
-                service.check_nonviable_allowed, runtime.db, runtime.config, candidate_id_of(action), body["user"]["id"]
+                signoffs.check_nonviable_allowed, runtime.db, runtime.config, candidate_id_of(action), body["user"]["id"]
             )
         except Refused as refusal:
-            await tell(respond, str(refusal))
+            await tell(respond, refusal_text(refusal))
             return
         await client.views_open(
             trigger_id=body["trigger_id"], view=nonviable_modal(candidate, product_name(runtime.config, candidate.product))

@@ -11,7 +11,7 @@ from bot.flags import service
 from bot.runtime import Runtime
 from bot.slack import ids
 from bot.slack.blocks.flags import decided_message
-from bot.slack.blocks.text import private_reply
+from bot.slack.blocks.text import refusal_reply
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
@@ -26,7 +26,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
                 service.decide, runtime.db, runtime.config, int(value), approve, user, runtime.clock.now()
             )
         except Refused as refusal:
-            await respond(**private_reply(str(refusal)), replace_original=False)
+            await respond(**refusal_reply(refusal), replace_original=False)
             return
         runtime.wake_delivery()
         original = next((b["text"]["text"] for b in body.get("message", {}).get("blocks", []) if b.get("type") == "section"), "")

@@ -12,7 +12,7 @@ from bot.errors import Refused
 from bot.runtime import Runtime
 from bot.slack import ids
 from bot.slack.blocks.release import exception_modal
-from bot.slack.blocks.text import private_reply
+from bot.slack.blocks.text import refusal_reply
 from bot.slack.delivery import product_name
 
 
@@ -37,7 +37,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             if not service.may_release(runtime.config, candidate, body["user"]["id"]):
                 raise Refused(f"Only the release manager <@{candidate.release_manager}> or an admin can release it.")
         except Refused as refusal:
-            await respond(**private_reply(str(refusal)), replace_original=False)
+            await respond(**refusal_reply(refusal), replace_original=False)
             return
         modal = exception_modal(candidate, product_name(runtime.config, candidate.product), reason)
         await client.views_open(trigger_id=body["trigger_id"], view=modal)

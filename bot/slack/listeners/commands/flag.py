@@ -13,7 +13,7 @@ from bot.flags.model import FlagType
 from bot.runtime import Runtime
 from bot.slack import ids
 from bot.slack.blocks.flags import history_reply, list_reply, show_reply
-from bot.slack.blocks.text import escape, private_reply
+from bot.slack.blocks.text import escape, private_reply, refusal_reply
 from bot.slack.blocks.usage import FLAG_USAGE, usage_reply
 from bot.slack.listeners.commands.parsing import mentioned_user, split_subcommand
 
@@ -51,7 +51,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         if subcommand == "show":
             flag, changes = service.history(runtime.db, key)
             if flag.archived:
-                raise Refused(f"`{key}` is archived.")
+                raise Refused("`{key}` is archived.", key=key[:70])
             return show_reply(flag, config, changes)
         if subcommand == "history":
             return history_reply(*service.history(runtime.db, key))
@@ -97,7 +97,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             reply = await asyncio.to_thread(run, subcommand, rest.split(), command["user_id"], command.get("channel_id", ""))
             runtime.wake_delivery()
         except Refused as refusal:
-            reply = private_reply(str(refusal))
+            reply = refusal_reply(refusal)
         await respond(**reply, replace_original=False)
 
 

@@ -12,7 +12,7 @@ from bot.errors import Refused
 from bot.runtime import Runtime
 from bot.slack import ids
 from bot.slack.blocks.release import freezes_reply
-from bot.slack.blocks.text import private_reply
+from bot.slack.blocks.text import escape, private_reply, refusal_reply
 from bot.slack.blocks.usage import FREEZE_USAGE, usage_reply
 from bot.slack.listeners.commands.parsing import split_subcommand
 
@@ -29,7 +29,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             return in_channel.key if in_channel else freezes.ALL
         if word == freezes.ALL or config.product(word):
             return word
-        raise Refused(f"I don't know the product `{word[:40]}`; name a product key or `all`.")
+        raise Refused(f"I don't know the product `{escape(word[:40])}`; name a product key or `all`.")
 
     def start(rest: str, user: str, channel: str) -> str:
         words = rest.split()
@@ -72,5 +72,5 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
                 reply = private_reply(await asyncio.to_thread(action, rest, user, channel))
                 runtime.wake_delivery()
         except Refused as refusal:
-            reply = private_reply(str(refusal))
+            reply = refusal_reply(refusal)
         await respond(**reply, replace_original=False)

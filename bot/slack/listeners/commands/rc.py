@@ -9,7 +9,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import Product
 from bot.errors import Refused
-from bot.release import flows, service
+from bot.release import flows, service, signoffs
 from bot.release.hours import ReleaseWindow
 from bot.release.model import Trigger
 from bot.release.service import CutRequest, ReleaseClosed, ReleaseRequest
@@ -17,7 +17,7 @@ from bot.runtime import Runtime
 from bot.slack import ids
 from bot.slack.blocks.candidate import status_reply
 from bot.slack.blocks.release import closed_reply, history_reply
-from bot.slack.blocks.text import escape, private_reply
+from bot.slack.blocks.text import escape, private_reply, refusal_reply
 from bot.slack.blocks.usage import rc_usage
 from bot.slack.directory import SlackDirectory
 from bot.slack.listeners.commands.parsing import mentioned_user, split_subcommand
@@ -43,13 +43,13 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         try:
             product, rest = _product(runtime, command.get("channel_id", ""), rest)
         except Refused as refusal:
-            await ack(**private_reply(str(refusal)))
+            await ack(**refusal_reply(refusal))
             return
         await ack()
         try:
             reply = await handler(runtime, directory, product, command["user_id"], rest)
         except Refused as refusal:
-            reply = private_reply(str(refusal))
+            reply = refusal_reply(refusal)
         await respond(**reply, replace_original=False)
 
 
@@ -108,7 +108,7 @@ async def nonviable(runtime, directory, product: Product, user: str, rest: str) 
     if current is None or not current.in_progress:
         raise Refused(f"{product.name} has no candidate in progress.")
     candidate = await asyncio.to_thread(
-        service.declare_nonviable, runtime.db, runtime.config, current.id, user, reason, next_steps, runtime.clock.now()
+        signoffs.declare_nonviable, runtime.db, runtime.config, current.id, user, reason, next_steps, runtime.clock.now()
     )
     runtime.wake_delivery()
     return private_reply(f"{product.name} {candidate.version} is now marked not viable; the channel has been told.")
@@ -121,7 +121,7 @@ async def manager(runtime, directory, product: Product, user: str, rest: str) ->
     person = await directory.person(new_manager)
     if person is None:
         raise Refused(f"I cannot find <@{new_manager}> in this workspace.")
-    candidate = await asyncio.to_thread(service.hand_over, runtime.db, runtime.config, product, user, person, runtime.clock.now())
+    candidate = await asyncio.to_thread(signoffs.hand_over, runtime.db, runtime.config, product, user, person, runtime.clock.now())
     runtime.wake_delivery()
     return private_reply(f"<@{new_manager}> is now the release manager of {product.name} {candidate.version}.")
 

@@ -12,6 +12,7 @@ from bot.errors import Refused
 from bot.release.service import ReleaseRequest
 from bot.runtime import Runtime
 from bot.slack import ids
+from bot.slack.blocks.text import refusal_text
 from bot.slack.listeners.actions.release import parse_value
 
 
@@ -42,4 +43,4 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         try:
             await flows.release(runtime, request)
         except Refused as refusal:
-            await client.chat_postMessage(channel=user, text=str(refusal))  # a modal has no response_url
+            await client.chat_postMessage(channel=user, text=refusal_text(refusal))  # a modal has no response_url

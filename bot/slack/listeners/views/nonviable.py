@@ -6,7 +6,7 @@ import asyncio
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.release import service
+from bot.release import signoffs
 from bot.errors import Refused
 from bot.runtime import Runtime
 from bot.slack import ids
@@ -23,7 +23,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             if not metadata.isdigit():
                 raise Refused("This form does not belong to a release candidate.")
             await asyncio.to_thread(
-                service.declare_nonviable,
+                signoffs.declare_nonviable,
                 runtime.db, runtime.config, int(metadata), body["user"]["id"], reason, next_steps, runtime.clock.now(),
             )
         except Refused as refusal:

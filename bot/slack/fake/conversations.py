@@ -9,6 +9,10 @@ from .errors import SlackApiFailure
 from .messages import slack_message
 
 MEMBERS_MAX_LIMIT = 1000
+# Slack's page sizes: 100 unless told, at most 999 messages of history and 1000 thread messages.
+DEFAULT_LIMIT = 100
+HISTORY_MAX_LIMIT = 999
+REPLIES_MAX_LIMIT = 1000
 
 
 class Conversations:
@@ -28,8 +32,14 @@ class Conversations:
                 "members": list(dict.fromkeys(listed)),
                 "is_im": False,
                 "is_private": channel_id.startswith("G"),
+                "is_archived": False,
                 "user": None,
             }
+
+    def archive_channel(self, channel_id: str) -> None:
+        """Archive a channel: it can still be read, but nothing can be posted or edited in it."""
+        with self._lock:
+            self._channels[channel_id]["is_archived"] = True
 
     def channel(self, channel_id: str) -> Optional[dict]:
         with self._lock:
@@ -54,6 +64,7 @@ class Conversations:
                 "members": [user_id, self.bot_user_id],
                 "is_im": True,
                 "is_private": True,
+                "is_archived": False,
                 "user": user_id,
             }
         return self._channels[dm_id]
@@ -78,6 +89,22 @@ class Conversations:
             raise SlackApiFailure("channel_not_found")
         return self._channels[channel]
 
+    def _bot_channel(self, channel: Any, *, posting: bool = False, by_id: bool = False) -> dict:
+        """The conversation as the bot may use it, refused the way Slack refuses a bot.
+
+        A private channel the bot is not in does not exist for it; a public one is not_in_channel;
+        nothing is posted or edited in an archived one. The bot is always in its DMs.
+        """
+        found = self._resolve_history_channel(channel) if by_id else self._resolve_channel(channel)
+        is_member = self.bot_user_id in found["members"]
+        if found["is_private"] and not is_member:
+            raise SlackApiFailure("channel_not_found")
+        if posting and found["is_archived"]:
+            raise SlackApiFailure("is_archived")
+        if not is_member:
+            raise SlackApiFailure("not_in_channel")
+        return found
+
     def _conversations_open(self, params: dict) -> dict:
         users = params.get("users")
         if isinstance(users, str):
@@ -100,6 +127,8 @@ class Conversations:
 
     def _conversations_members(self, params: dict) -> dict:
         channel = self._resolve_channel(params.get("channel"))
+        if channel["is_private"] and self.bot_user_id not in channel["members"]:
+            raise SlackApiFailure("channel_not_found")
         try:
             limit = int(params.get("limit") or 100)
         except (TypeError, ValueError):
@@ -109,29 +138,66 @@ class Conversations:
         members = channel["members"]
         start = 0
         if params.get("cursor"):
-            start = self._cursor_position(params["cursor"], members)
+            start = self._cursor_position(params["cursor"], "user", members)
         page = members[start : start + limit]
         more = start + limit < len(members)
-        next_cursor = self._cursor_for(members[start + limit]) if more else ""
+        next_cursor = self._cursor_for("user", members[start + limit]) if more else ""
         return {"members": page, "response_metadata": {"next_cursor": next_cursor}}
 
     def _conversations_history(self, params: dict) -> dict:
-        """Top-level messages (and thread broadcasts), newest first, after `oldest`."""
-        channel = self._resolve_history_channel(params.get("channel"))
-        oldest = float(params.get("oldest") or 0)
-        limit = min(int(params.get("limit") or 100), 999)
-        stored = sorted(self._messages.get(channel["id"], {}).values(), key=lambda m: float(m["ts"]), reverse=True)
-        shown = [
-            m for m in stored
-            if float(m["ts"]) > oldest and (m["thread_ts"] in (None, m["ts"]) or m.get("subtype") == "thread_broadcast")
+        """Top-level messages (and thread broadcasts) between `oldest` and `latest`, newest first, in pages."""
+        channel = self._bot_channel(params.get("channel"), by_id=True)
+        in_channel = [
+            m for m in self._messages.get(channel["id"], {}).values()
+            if m["thread_ts"] in (None, m["ts"]) or m.get("subtype") == "thread_broadcast"
         ]
-        return {"messages": [self._history_message(m, params) for m in shown[:limit]], "has_more": len(shown) > limit}
+        shown = sorted(self._in_time_range(in_channel, params), key=lambda m: float(m["ts"]), reverse=True)
+        return self._message_page(shown, params, HISTORY_MAX_LIMIT)
 
     def _conversations_replies(self, params: dict) -> dict:
-        channel = self._resolve_history_channel(params.get("channel"))
-        parent = self._find_message(channel["id"], params.get("ts"))
-        thread = [parent, *self._replies(channel["id"], parent["ts"])]
-        return {"messages": [self._history_message(m, params) for m in thread], "has_more": False}
+        """The thread holding message `ts` (parent first, then replies oldest first), in pages."""
+        channel = self._bot_channel(params.get("channel"), by_id=True)
+        message = self._messages.get(channel["id"], {}).get(params.get("ts"))
+        if message is None:
+            raise SlackApiFailure("thread_not_found")
+        parent = self._messages[channel["id"]].get(message["thread_ts"] or message["ts"], message)
+        replies = self._in_time_range(self._replies(channel["id"], parent["ts"]), params)
+        replies.sort(key=lambda m: float(m["ts"]))
+        return self._message_page([parent, *replies], params, REPLIES_MAX_LIMIT)
+
+    @staticmethod
+    def _in_time_range(messages: list[dict], params: dict) -> list[dict]:
+        """Slack's oldest/latest window: exclusive unless `inclusive` is set."""
+        try:
+            oldest = float(params.get("oldest") or 0)
+            latest = float(params.get("latest") or "inf")
+        except (TypeError, ValueError):
+            raise SlackApiFailure("invalid_ts_oldest" if "oldest" in params else "invalid_ts_latest") from None
+        inclusive = str(params.get("inclusive")).lower() in ("true", "1")
+        if inclusive:
+            return [m for m in messages if oldest <= float(m["ts"]) <= latest]
+        return [m for m in messages if oldest < float(m["ts"]) < latest]
+
+    def _message_page(self, messages: list[dict], params: dict, maximum: int) -> dict:
+        """One page of `limit` messages from the cursor on, with has_more and the next cursor."""
+        try:
+            limit = int(params.get("limit") or DEFAULT_LIMIT)
+        except (TypeError, ValueError):
+            raise SlackApiFailure("invalid_limit") from None
+        if limit < 1:
+            raise SlackApiFailure("invalid_limit")
+        limit = min(limit, maximum)
+        start = 0
+        if params.get("cursor"):
+            start = self._cursor_position(params["cursor"], "next_ts", [m["ts"].replace(".", "") for m in messages])
+        page = messages[start : start + limit]
+        more = start + limit < len(messages)
+        next_cursor = self._cursor_for("next_ts", messages[start + limit]["ts"].replace(".", "")) if more else ""
+        return {
+            "messages": [self._history_message(m, params) for m in page],
+            "has_more": more,
+            "response_metadata": {"next_cursor": next_cursor},
+        }
 
     @staticmethod
     def _history_message(message: dict, params: dict) -> dict:
@@ -141,17 +207,17 @@ class Conversations:
         return shaped
 
     @staticmethod
-    def _cursor_for(member: str) -> str:
-        """Slack's member cursors are base64 of 'user:<id of the next member>'."""
-        return base64.b64encode(f"user:{member}".encode()).decode()
+    def _cursor_for(kind: str, key: str) -> str:
+        """Slack's cursors are opaque base64: 'user:<next member>', 'next_ts:<next message ts>'."""
+        return base64.b64encode(f"{kind}:{key}".encode()).decode()
 
     @staticmethod
-    def _cursor_position(cursor: str, members: list[str]) -> int:
+    def _cursor_position(cursor: str, kind: str, keys: list[str]) -> int:
         try:
             decoded = base64.b64decode(cursor, validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
             raise SlackApiFailure("invalid_cursor") from None
-        prefix, _, member = decoded.partition(":")
-        if prefix != "user" or member not in members:
+        prefix, _, key = decoded.partition(":")
+        if prefix != kind or key not in keys:
             raise SlackApiFailure("invalid_cursor")
-        return members.index(member)
+        return keys.index(key)

@@ -169,17 +169,13 @@ class Messages:
     # ----------------------------------------------------------------- Web API methods
 
     def _chat_post_message(self, params: dict) -> dict:
-        channel = self._resolve_channel(params.get("channel"))
-        if self.bot_user_id not in channel["members"]:
-            raise SlackApiFailure("not_in_channel")
+        channel = self._bot_channel(params.get("channel"), posting=True)
+        thread_ts = params.get("thread_ts") or None
+        if thread_ts is not None and thread_ts not in self._messages.get(channel["id"], {}):
+            raise SlackApiFailure("thread_not_found")
         text, blocks, attachments = self._message_content(params)
         message = self._store_message(
-            channel["id"],
-            user=self.bot_user_id,
-            text=text,
-            blocks=blocks,
-            attachments=attachments,
-            thread_ts=params.get("thread_ts") or None,
+            channel["id"], user=self.bot_user_id, text=text, blocks=blocks, attachments=attachments, thread_ts=thread_ts
         )
         if message["thread_ts"] and str(params.get("reply_broadcast")).lower() in ("true", "1"):
             message["subtype"] = "thread_broadcast"  # shown in the channel as well as in the thread
@@ -188,7 +184,7 @@ class Messages:
         return {"channel": channel["id"], "ts": message["ts"], "message": slack_message(message)}
 
     def _chat_update(self, params: dict) -> dict:
-        channel = self._resolve_channel(params.get("channel"))
+        channel = self._bot_channel(params.get("channel"), posting=True)
         message = self._find_message(channel["id"], params.get("ts"))
         if message["user"] != self.bot_user_id:
             raise SlackApiFailure("cant_update_message")
@@ -203,9 +199,7 @@ class Messages:
         return {"channel": channel["id"], "ts": message["ts"], "text": text, "message": slack_message(message)}
 
     def _chat_post_ephemeral(self, params: dict) -> dict:
-        channel = self._resolve_channel(params.get("channel"))
-        if self.bot_user_id not in channel["members"]:
-            raise SlackApiFailure("not_in_channel")
+        channel = self._bot_channel(params.get("channel"), posting=True)
         if params.get("user") not in channel["members"]:
             raise SlackApiFailure("user_not_in_channel")
         text, blocks, attachments = self._message_content(params)
@@ -241,6 +235,8 @@ class Messages:
 
     def _chat_get_permalink(self, params: dict) -> dict:
         channel = self._resolve_channel(params.get("channel"))
+        if channel["is_private"] and self.bot_user_id not in channel["members"]:
+            raise SlackApiFailure("channel_not_found")
         message = self._find_message(channel["id"], params.get("message_ts"))
         permalink = f"https://{self.team_domain}.slack.com/archives/{channel['id']}/p{message['ts'].replace('.', '')}"
         if message["thread_ts"] not in (None, message["ts"]):

@@ -10,8 +10,9 @@ from aiohttp import web
 
 from .errors import SlackApiFailure
 
-# Slack accepts at most 5 posts to one response_url.
+# Slack accepts at most 5 posts to one response_url, within 30 minutes of the interaction.
 RESPONSE_URL_MAX_USES = 5
+RESPONSE_URL_TTL_SECONDS = 30 * 60
 
 
 class ResponseUrls:
@@ -20,7 +21,10 @@ class ResponseUrls:
     def new_response_url(
         self, channel_id: Optional[str] = None, user_id: Optional[str] = None, message_ts: Optional[str] = None
     ) -> str:
-        """Issue a response URL; with ``message_ts`` it can replace or delete that message."""
+        """Issue a response URL; with ``message_ts`` it can replace or delete that message.
+
+        It takes 5 posts within 30 minutes of now on the workspace clock.
+        """
         response_id = uuid.uuid4().hex
         url = f"{self.base_url}/response/{response_id}"
         with self._lock:
@@ -30,6 +34,7 @@ class ResponseUrls:
                 "user": user_id,
                 "message_ts": message_ts,
                 "uses": 0,
+                "expires": self.clock() + RESPONSE_URL_TTL_SECONDS,
             }
         return url
 
@@ -69,6 +74,8 @@ class ResponseUrls:
             return 404, "no_service"
         if target["uses"] >= RESPONSE_URL_MAX_USES:
             return 404, "used_url"
+        if self.clock() > target["expires"]:
+            return 404, "expired_url"
         channel_id, message_ts = target["channel"], target["message_ts"]
         original = self._messages.get(channel_id, {}).get(message_ts) if message_ts else None
         if body.get("delete_original"):

@@ -57,7 +57,9 @@ class FakeSlack(Auth, Directory, Conversations, Messages, Views, ResponseUrls, S
     ) -> None:
         self.bot_token = bot_token
         # The bot scopes granted at install; Slack names them in every answer's x-oauth-scopes header.
-        self.scopes = set(BOT_SCOPES if scopes is None else scopes)
+        self._installed_scopes = frozenset(BOT_SCOPES if scopes is None else scopes)
+        self.scopes = set(self._installed_scopes)
+        self._token_revoked = False
         self.clock = clock
         self.app_token = app_token
         self.team_id = team_id
@@ -120,9 +122,13 @@ class FakeSlack(Auth, Directory, Conversations, Messages, Views, ResponseUrls, S
         self._rate_limits: dict[str, Any] = {}
 
     def reset(self) -> None:
-        """Forget activity, injected failures and limits; keep users, channels and DMs."""
+        """Forget activity, injected failures and limits, and restore the install (token, scopes).
+
+        Users, channels (archived ones too) and DMs are kept.
+        """
         with self._lock:
             self._reset_activity()
+            self._restore_install()
 
     def calls(self, method: Optional[str] = None) -> list[dict]:
         """Every request in order, failed ones included: {method, params, time, status, error}.
@@ -253,6 +259,7 @@ class FakeSlack(Auth, Directory, Conversations, Messages, Views, ResponseUrls, S
             return 200, {"ok": False, "error": "unknown_method", "req_method": method}, {}
         try:
             self._authenticate(method, token)
+            self._check_scope(method, params)
             retry_after = self._rate_limited(method, params)
             if retry_after is not None:
                 return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}

@@ -50,6 +50,11 @@ class Directory:
                 "deleted": deleted,
             }
 
+    def deactivate_user(self, user_id: str) -> None:
+        """Deactivate a member: users.info then says deleted, lookups by email stop finding them."""
+        with self._lock:
+            self._users[user_id]["deleted"] = True
+
     def user(self, user_id: str) -> Optional[dict]:
         with self._lock:
             return copy.deepcopy(self._users.get(user_id))
@@ -61,9 +66,10 @@ class Directory:
         return {"user": self._user_object(user)}
 
     def _users_lookup_by_email(self, params: dict) -> dict:
+        """Slack answers users_not_found for an unknown email and for a deactivated user's alike."""
         email = str(params.get("email") or "").lower()
         for user in self._users.values():
-            if email and (user["email"] or "").lower() == email:
+            if email and (user["email"] or "").lower() == email and not user["deleted"]:
                 return {"user": self._user_object(user)}
         raise SlackApiFailure("users_not_found")
 
@@ -83,8 +89,8 @@ class Directory:
         }
         if user["is_bot"]:
             profile["bot_id"] = self.bot_id if user["id"] == self.bot_user_id else "B" + user["id"][1:]
-        elif user["email"]:
-            profile["email"] = user["email"]
+        elif user["email"] and "users:read.email" in self.scopes:
+            profile["email"] = user["email"]  # Slack shows emails only to apps granted users:read.email
         return {
             "id": user["id"],
             "team_id": self.team_id,

@@ -71,7 +71,8 @@ def error(call) -> dict:
 
 
 @pytest.mark.parametrize(
-    ("channel", "expected"), [(UNINVITED, "not_in_channel"), (SECRET, "channel_not_found"), ("C0NOPE", "channel_not_found")]
+    ("channel", "expected"),
+    [(UNINVITED, "not_in_channel"), (SECRET, "channel_not_found"), ("C0NOPE", "channel_not_found")],
 )
 def test_the_bot_reads_and_writes_only_where_it_is_a_member(client, fake, channel, expected):
     """A private channel the bot was not invited to does not exist for it, as in Slack."""
@@ -181,9 +182,12 @@ def test_a_wrong_token_is_invalid_auth_and_a_revoked_one_token_revoked(fake):
     assert error(lambda: WebClient(base_url=fake.api_url, token="xoxb-wrong").auth_test())["error"] == "invalid_auth"
     fake.revoke_token()
     client = WebClient(base_url=fake.api_url, token=fake.bot_token)
-    for call in (client.auth_test, lambda: client.chat_postMessage(channel=CHANNEL, text="x"),
-                 lambda: client.users_info(user="U0DANA")):
-        assert error(call)["error"] == "token_revoked"
+    calls = (
+        client.auth_test,
+        lambda: client.chat_postMessage(channel=CHANNEL, text="x"),
+        lambda: client.users_info(user="U0DANA"),
+    )
+    assert [error(call)["error"] for call in calls] == ["token_revoked"] * 3
 
 
 def test_lookup_by_email_finds_no_deactivated_user(client, fake):

@@ -182,14 +182,15 @@ def test_view_submission_echoes_the_opened_modal(fake, receiver, driver):
 
 
 def test_event_callback_with_retry_headers(fake, receiver, driver):
-    event = {"type": "app_mention", "user": "U0DANA", "text": "<@UBOT> hi", "channel": CHANNEL, "ts": "1.000100"}
+    mention_ts = fake.post_user_message(CHANNEL, "U0DANA", "<@UBOT> hi")  # Slack stores it before the event
+    event = {"type": "app_mention", "user": "U0DANA", "text": "<@UBOT> hi", "channel": CHANNEL, "ts": mention_ts}
     assert driver.event(event, event_id="Ev1", retry_num=1).status_code == 200
     sent = receiver.requests[-1]
     assert sent["headers"]["x-slack-retry-num"] == "1"
     assert sent["headers"]["x-slack-retry-reason"] == "http_timeout"
     envelope = json.loads(sent["body"])
     assert envelope["event_id"] == "Ev1" and envelope["authorizations"][0]["user_id"] == fake.bot_user_id
-    assert [m["text"] for m in fake.thread(CHANNEL, "1.000100")] == ["hello"]
+    assert [m["text"] for m in fake.thread(CHANNEL, mention_ts)] == ["hello"]
 
 
 def test_url_verification_echoes_the_challenge(driver):

@@ -134,10 +134,13 @@ def test_thread_replies_group_under_the_root(client, fake):
     assert fake.thread(CHANNEL, root)[1]["thread_ts"] == root
 
 
-def test_unknown_thread_ts_is_accepted_but_stays_out_of_the_channel(client, fake):
-    client.chat_postMessage(channel=CHANNEL, text="orphan", thread_ts="1.000001")
-    assert fake.messages(CHANNEL) == []
-    assert [m["text"] for m in fake.thread(CHANNEL, "1.000001")] == ["orphan"]
+def test_a_reply_to_no_message_in_the_channel_is_thread_not_found(client, fake):
+    fake.add_channel("C0OTHER", members=("U0DANA",))
+    elsewhere = fake.post_user_message("C0OTHER", "U0DANA", "in another channel")
+    for thread_ts in ("1.000001", elsewhere):
+        response = slack_error(lambda: client.chat_postMessage(channel=CHANNEL, text="orphan", thread_ts=thread_ts))
+        assert response["error"] == "thread_not_found"
+    assert fake.messages(CHANNEL) == [] and fake.thread(CHANNEL, "1.000001") == []
 
 
 @pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing:UserWarning")

@@ -28,6 +28,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from bot.slack.scopes import BOT_SCOPES
 
+from .conversations_info import conversations_info
 from .validation import message_block_errors, view_errors
 
 # Fields Slack accepts as JSON-encoded strings inside form-encoded bodies.
@@ -168,6 +169,7 @@ class FakeSlack:
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.open": self._conversations_open,
+            "conversations.info": lambda params: conversations_info(self, params),
             "conversations.members": self._conversations_members,
             "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,

@@ -252,6 +252,7 @@ def cmd_check_config(args) -> int:
 def cmd_doctor(_args) -> int:
     from bot.doctor import diagnose
 
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the doctor reads the schema; it migrates nothing
     env = Environment.from_os()
     diagnosis = asyncio.run(diagnose(env, _config(env.config_path, warn=False)))
     for problem in diagnosis.problems:

@@ -42,21 +42,25 @@ async def diagnose(env: Environment, config: Config) -> Diagnosis:
         problems.append("SLACK_BOT_TOKEN is not set; set it to the Bot User OAuth Token (xoxb-...) from the app's Install App page")
     else:
         slack = make_client(env.slack_bot_token, env.slack_api_url, max_retries=1, timeout=10)
-        auth, token_problem = await check_token(slack, env.slack_api_url)
-        if token_problem:
-            problems.append(token_problem)
+        auth, refused = await check_token(slack, env.slack_api_url)
+        if refused:
+            problems.append(refused)
         else:
             granted = granted_scopes(auth.headers)
             problems += scope_problems(granted)
             problems += await channel_problems(slack, config, bot_name=auth.get("user") or "releasebot")
-            facts.append(f"Slack workspace {auth.get('team')} as @{auth.get('user')} with {len(granted)} scopes")
-            facts.append(f"{len(configured_channels(config))} channels")
+            facts.append(f"Slack workspace {auth.get('team')} as @{auth.get('user')} with {_count(len(granted), 'scope')}")
+            facts.append(_count(len(configured_channels(config)), "channel"))
     problems += await asyncio.to_thread(repository_problems, config)
-    facts.append(f"{len(config.products)} repositories")
+    facts.append(_count(len(config.products), "repository", "repositories"))
     database_problem_lines, revision = await asyncio.to_thread(database_problems, env.database_url)
     problems += database_problem_lines
     facts.append(f"database {revision}")
     return Diagnosis(problems, "all good: " + ", ".join(facts))
+
+
+def _count(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else many or one + 's'}"
 
 
 # ----------------------------------------------------------------- Slack
@@ -93,9 +97,7 @@ async def check_token(slack: SlackClient, api_url: str | None):
 
 def granted_scopes(headers) -> set[str]:
     """Slack names the token's scopes in every answer's x-oauth-scopes header."""
-    value = next((v for k, v in dict(headers).items() if k.lower() == "x-oauth-scopes"), "")
-    if isinstance(value, list):
-        value = ",".join(value)
+    value = next((v for k, v in headers.items() if k.lower() == "x-oauth-scopes"), "")
     return {scope.strip() for scope in value.split(",") if scope.strip()}
 
 

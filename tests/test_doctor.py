@@ -60,7 +60,8 @@ def test_all_good_is_a_summary_and_exit_0(setup, tmp_path):
     }
     result = run(["doctor"], env)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "all good: Slack workspace Fake Slack as @releasebot with 10 scopes, 2 channels, 1 repositories" in result.stdout
+    where = Database(setup["database_url"]).describe()
+    assert f"all good: Slack workspace Fake Slack as @releasebot with 10 scopes, 2 channels, 1 repository, database {where} at " in result.stdout
     assert fake.calls("conversations.info"), "the channels are asked of Slack"
 
 

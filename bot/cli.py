@@ -1,7 +1,8 @@
-"""The `releasebot` command: serve | socket | run-job | migrate | check-config.
+"""The `releasebot` command: serve | socket | run-job | migrate | check-config | doctor.
 
 Start-up problems (bad configuration, a missing variable, an unreachable or outdated
-database) end the process with one clear line and exit code 2, never a traceback.
+database, a token Slack refuses, an unreachable Slack) end the process with one clear line
+and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -20,10 +21,21 @@ from storage import Database, DatabaseUnavailable
 EXIT_PROBLEMS = 1
 EXIT_CANNOT_START = 2
 DB_WAIT_SECONDS = float(os.environ.get("RELEASEBOT_DB_WAIT", "30"))
+# short enough that `socket` with Slack unreachable says so within 30 s, each attempt included
+SLACK_WAIT_SECONDS = float(os.environ.get("RELEASEBOT_SLACK_WAIT", "20"))
+log = logging.getLogger("bot.cli")
 
 
 class CannotStart(Exception):
     """A reason the command cannot run, said in one line."""
+
+
+class Stopped(BaseException):
+    """SIGTERM arrived while the server was still starting: there is nothing to finish."""
+
+
+def _stop(*_args) -> None:
+    raise Stopped
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     except CannotStart as exc:
         print(f"releasebot: {exc}", file=sys.stderr)
         return EXIT_CANNOT_START
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Stopped):
         return 0
 
 
@@ -63,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="validate the configuration file")
     check.add_argument("path", nargs="?", metavar="PATH")
     check.set_defaults(handler=cmd_check_config)
+
+    doctor = commands.add_parser("doctor", help="ask Slack, git and the database whether the configuration works")
+    doctor.set_defaults(handler=cmd_doctor)
     return parser
 
 
@@ -74,13 +89,27 @@ def _environment(*required: str) -> Environment:
     return env
 
 
-def _config(path: str) -> Config:
+def _config(path: str, *, warn: bool = True) -> Config:
+    from bot.doctor import local_repository_warnings
+
     try:
-        return load_config(path)
+        config = load_config(path)
     except ConfigError as exc:
         more = len(exc.problems) - 1
         tail = f" (and {more} more; run `releasebot check-config` for all)" if more else ""
         raise CannotStart(f"bad configuration: {exc.problems[0]}{tail}") from None
+    for warning in local_repository_warnings(config) if warn else ():
+        log.warning("%s", warning)
+    return config
+
+
+def _slack_ready(env: Environment, *, socket_mode: bool = False) -> None:
+    """The tokens are checked before anything is served, so a revoked one is said in one line."""
+    from bot.doctor import startup_problem
+
+    problem = asyncio.run(startup_problem(env, socket_mode=socket_mode, wait=SLACK_WAIT_SECONDS))
+    if problem:
+        raise CannotStart(problem)
 
 
 def _reachable_database(env: Environment) -> Database:
@@ -120,20 +149,23 @@ def _serve(args, *, socket_mode: bool) -> int:
     from bot.server import build_asgi
     from bot.slack.app import build_app
 
+    signal.signal(signal.SIGTERM, _stop)  # until uvicorn takes over, a SIGTERM stops the start at once
     env = _environment("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
     config = _config(env.config_path)
-    runtime = _runtime(env, config, _ready_database(env, upgrade_sqlite=True))
+    db = _ready_database(env, upgrade_sqlite=True)
+    _slack_ready(env, socket_mode=socket_mode)
+    runtime = _runtime(env, config, db)
     asgi = build_asgi(runtime, build_app(runtime, socket_mode=socket_mode), socket_mode=socket_mode)
     # no access log: every flag evaluation would be a line; /metrics counts requests instead
     server = uvicorn.Server(uvicorn.Config(asgi, host=args.host, port=args.port, lifespan="on", log_level="info", access_log=False))
 
     async def serve() -> None:
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=32))
+        # uvicorn finishes in-flight requests on SIGTERM, then re-raises the signal with the handler
+        # found at start; a no-op handler there makes a graceful stop exit 0.
+        signal.signal(signal.SIGTERM, lambda *_: None)
         await server.serve()
 
-    # uvicorn finishes in-flight requests on SIGTERM, then re-raises the signal with the handler
-    # found at start; a no-op handler there makes a graceful stop exit 0.
-    signal.signal(signal.SIGTERM, lambda *_: None)
     asyncio.run(serve())
     return 0
 
@@ -156,7 +188,9 @@ def cmd_run_job(args) -> int:
     config = _config(env.config_path)
     if args.product and config.product(args.product) is None:
         raise CannotStart(f"unknown product {args.product!r}; products: {', '.join(p.key for p in config.products)}")
-    runtime = _runtime(env, config, _ready_database(env, upgrade_sqlite=True))
+    db = _ready_database(env, upgrade_sqlite=True)
+    _slack_ready(env)
+    runtime = _runtime(env, config, db)
 
     async def run_and_deliver() -> str:
         from bot.slack.delivery import Delivery
@@ -194,6 +228,9 @@ def cmd_migrate(_args) -> int:
 
 
 def cmd_check_config(args) -> int:
+    """Repository warnings do not fail the check: a path may exist only where the bot runs."""
+    from bot.doctor import local_repository_warnings
+
     path = args.path or Environment.from_os().config_path
     try:
         config = load_config(path)
@@ -202,11 +239,29 @@ def cmd_check_config(args) -> int:
             print(problem)
         print(f"{len(exc.problems)} problem{'s' if len(exc.problems) > 1 else ''} in {path}")
         return EXIT_PROBLEMS
+    for warning in local_repository_warnings(config):
+        print(f"{path}: warning: {warning}")
     environments = ", ".join(config.flags.environments)
     print(
         f"{path} is valid: {len(config.products)} product{'s' if len(config.products) != 1 else ''}, "
         f"release hours {_hours(config)}, flag environments {environments}"
     )
+    return 0
+
+
+def cmd_doctor(_args) -> int:
+    from bot.doctor import diagnose
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the doctor reads the schema; it migrates nothing
+    env = Environment.from_os()
+    diagnosis = asyncio.run(diagnose(env, _config(env.config_path, warn=False)))
+    for problem in diagnosis.problems:
+        print(problem)
+    if diagnosis.problems:
+        count = len(diagnosis.problems)
+        print(f"{count} problem{'s' if count > 1 else ''}")
+        return EXIT_PROBLEMS
+    print(diagnosis.summary)
     return 0
 
 

@@ -91,6 +91,9 @@ async def run_job(runtime: Runtime, name: str, product: str | None = None, **opt
 
 
 def start_scheduler(runtime: Runtime) -> AsyncIOScheduler:
+    # APScheduler says at INFO every job it adds and runs (freeze-ends, each minute); _logged says
+    # what each run did, and APScheduler's own warnings and errors still show.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler = AsyncIOScheduler()
     for job in JOBS.values():
         scheduler.add_job(
@@ -99,12 +102,15 @@ def start_scheduler(runtime: Runtime) -> AsyncIOScheduler:
             args=(runtime, job.name),
             kwargs={"scheduled": True} if job.name == "daily-candidates" else {},
             id=job.name,
+            name=job.name,
             coalesce=True,
             max_instances=1,
             misfire_grace_time=3600,
         )
     # a bot that was down at the cut time makes up the missed cut when it starts the same day
-    scheduler.add_job(_logged, args=(runtime, "daily-candidates"), kwargs={"scheduled": True}, id="daily-catch-up")
+    scheduler.add_job(
+        _logged, args=(runtime, "daily-candidates"), kwargs={"scheduled": True}, id="daily-catch-up", name="daily-catch-up"
+    )
     scheduler.start()
     return scheduler
 
@@ -112,5 +118,7 @@ def start_scheduler(runtime: Runtime) -> AsyncIOScheduler:
 async def _logged(runtime: Runtime, name: str, **options) -> None:
     try:
         log.info("job %s: %s", name, await run_job(runtime, name, **options))
+    except flows.DailyCutFailed as failed:
+        log.error("job %s failed: %s", name, failed)  # each product's cause is known: no traceback
     except Exception:
         log.exception("job %s failed", name)

@@ -6,8 +6,10 @@ import datetime as dt
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -26,18 +28,22 @@ def run(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess
     )
 
 
+UNREACHABLE_SLACK = "http://127.0.0.1:9/api/"
+
+
 @pytest.fixture
-def environ(tmp_path) -> dict[str, str]:
+def environ(tmp_path, fake_slack) -> dict[str, str]:
     config = tmp_path / "releasebot.yml"
     config.write_text(VALID)
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SLACK_", "RELEASEBOT_", "DATABASE_"))}
     env.update(
-        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_BOT_TOKEN=fake_slack.bot_token,
         SLACK_SIGNING_SECRET="secret",
-        SLACK_API_URL="http://127.0.0.1:9/api/",
+        SLACK_API_URL=fake_slack.api_url,
         RELEASEBOT_CONFIG=str(config),
         DATABASE_URL=f"sqlite:///{tmp_path}/releasebot.db",
         RELEASEBOT_DB_WAIT="1",
+        RELEASEBOT_SLACK_WAIT="1",
     )
     return env
 
@@ -53,7 +59,7 @@ def test_the_console_script_lists_every_command():
     script = shutil.which("releasebot", path=str(Path(sys.executable).parent)) or shutil.which("releasebot")
     assert script, "pip install -e . should install the releasebot command"
     help_text = subprocess.run([script, "--help"], capture_output=True, text=True, check=True).stdout
-    for command in ("serve", "socket", "run-job", "migrate", "check-config"):
+    for command in ("serve", "socket", "run-job", "migrate", "check-config", "doctor"):
         assert command in help_text
 
 
@@ -82,6 +88,53 @@ def test_a_bad_configuration_stops_start_up_with_one_line(environ, tmp_path, com
     environ["SLACK_APP_TOKEN"] = "xapp-test"
     Path(environ["RELEASEBOT_CONFIG"]).write_text("release_hours:\n  start: '25:00'\n")
     assert_one_clear_line(run(command, environ), "bad configuration: ")
+
+
+START_COMMANDS = [["serve"], ["socket"], ["run-job", "housekeeping"]]
+
+
+@pytest.mark.parametrize("command", START_COMMANDS)
+def test_a_token_slack_refuses_stops_start_up_with_one_line(environ, command):
+    environ["SLACK_APP_TOKEN"] = "xapp-test"
+    environ["SLACK_BOT_TOKEN"] = "xoxb-revoked"
+    assert_one_clear_line(run(command, environ), "SLACK_BOT_TOKEN: Slack refuses the token (invalid_auth); copy the Bot User")
+
+
+def test_socket_mode_with_an_app_token_slack_refuses_is_one_line_within_30_seconds(environ):
+    environ["SLACK_APP_TOKEN"] = "xapp-wrong"
+    started = time.monotonic()
+    result = run(["socket"], environ)
+    assert time.monotonic() - started < 30
+    assert_one_clear_line(result, "SLACK_APP_TOKEN: Slack refuses the app-level token (invalid_auth)")
+
+
+@pytest.mark.parametrize("command", START_COMMANDS)
+def test_an_unreachable_slack_stops_start_up_with_one_line(environ, command):
+    environ.update(SLACK_APP_TOKEN="xapp-test", SLACK_API_URL=UNREACHABLE_SLACK)
+    started = time.monotonic()
+    result = run(command, environ)
+    assert time.monotonic() - started < 30
+    assert_one_clear_line(result, f"cannot reach Slack at {UNREACHABLE_SLACK} (")
+
+
+def test_socket_stops_at_once_on_sigterm_while_slack_does_not_answer(environ):
+    """A Slack that accepts the connection and never answers: the bot is inside the start-up check."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        silent.settimeout(30)
+        environ.update(
+            SLACK_APP_TOKEN="xapp-test", SLACK_API_URL=f"http://127.0.0.1:{silent.getsockname()[1]}/api/", RELEASEBOT_SLACK_WAIT="60"
+        )
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "socket", "--port", str(free_port())],
+            env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        connection, _ = silent.accept()
+        with connection:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=5) == 0
+    assert "Traceback" not in process.stderr.read()
 
 
 def test_an_unreachable_database_stops_start_up_with_one_line(environ):
@@ -141,6 +194,37 @@ def test_serve_upgrades_sqlite_answers_health_and_stops_cleanly_on_sigterm(envir
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
+
+
+def test_the_example_configuration_starts_with_one_warning_per_missing_repository_and_no_noise(environ, tmp_path):
+    """Bolt's token warning and APScheduler's lines about adding jobs are noise an operator must not read."""
+    environ["RELEASEBOT_CONFIG"] = str(Path(__file__).parent.parent / "releasebot.example.yml")
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not any("job daily-candidates" in line for line in lines):  # the catch-up run at start has finished
+            assert process.poll() is None, "".join(lines)
+            assert time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.05)
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+        reader.join(timeout=5)
+    stderr = "".join(lines)
+    warnings = [line for line in lines if "WARNING" in line]
+    assert len(warnings) == 1, stderr
+    assert "products[0].repository (checkout): repository /srv/git/checkout does not exist" in warnings[0]
+    assert "Traceback" not in stderr
+    assert "token` will be unused" not in stderr
+    assert "Added job" not in stderr and "Adding job" not in stderr
 
 
 def test_run_job_daily_candidates_cuts_and_delivers_the_notice(environ, tmp_path, fake_slack, database_url):

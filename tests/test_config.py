@@ -122,10 +122,22 @@ def test_broken_yaml_and_missing_files_are_problems_not_tracebacks(tmp_path):
 
 
 def test_check_config_prints_a_summary_and_exits_0(tmp_path, capsys):
-    assert main(["check-config", str(write(tmp_path, VALID))]) == 0
+    (tmp_path / "checkout" / ".git").mkdir(parents=True)
+    assert main(["check-config", str(write(tmp_path, VALID.replace("/srv/git/checkout", str(tmp_path / "checkout"))))]) == 0
     out = capsys.readouterr().out
     assert out.count("\n") == 1
     assert "is valid: 1 product" in out
+
+
+def test_check_config_warns_of_a_repository_path_that_does_not_exist_and_still_exits_0(tmp_path, capsys):
+    path = write(tmp_path, VALID)
+    assert main(["check-config", str(path)]) == 0
+    warning, summary = capsys.readouterr().out.splitlines()
+    assert warning == (
+        f"{path}: warning: products[0].repository (checkout): repository /srv/git/checkout does not exist; "
+        "checkout cannot be cut until it is fixed"
+    )
+    assert "is valid: 1 product" in summary
 
 
 def test_check_config_prints_every_problem_and_exits_1(tmp_path, capsys):

@@ -24,17 +24,24 @@ class RepositoryError(Exception):
     """The repository or branch could not be read; the message says why, in plain words."""
 
 
-def _git(args: list[str], cwd: str | None = None) -> str:
+def _git(args: list[str], cwd: str | None = None, timeout: float = GIT_TIMEOUT) -> str:
     try:
         result = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=GIT_TIMEOUT,
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
             env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
         )
     except subprocess.TimeoutExpired:
-        raise RepositoryError(f"git {args[0]} took longer than {GIT_TIMEOUT}s") from None
+        raise RepositoryError(f"git {args[0]} took longer than {timeout:g}s") from None
     if result.returncode != 0:
-        raise RepositoryError(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"git {args[0]} failed")
+        raise RepositoryError(_reason(result.stderr) or f"git {args[0]} failed")
     return result.stdout
+
+
+def _reason(stderr: str) -> str | None:
+    """git's first fatal line says what went wrong; the lines after it are advice."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    fatal = next((line for line in lines if line.startswith("fatal: ")), None)
+    return fatal.removeprefix("fatal: ") if fatal else (lines[-1] if lines else None)
 
 
 def _is_local(repository: str) -> bool:
@@ -58,6 +65,38 @@ def _git_dir(repository: str) -> str:
         mirror.parent.mkdir(parents=True, exist_ok=True)
         _git(["clone", "--mirror", "--quiet", repository, str(mirror)])
     return str(mirror)
+
+
+def local_problem(repository: str) -> str | None:
+    """What is wrong with a local repository path, found without the network; None for URLs."""
+    if not _is_local(repository):
+        return None
+    path = Path(repository)
+    if not path.exists():
+        return f"repository {repository} does not exist"
+    if not (path / ".git").exists() and not (path / "HEAD").exists():
+        return f"{repository} is not a git repository"
+    return None
+
+
+def check_branch(repository: str, branch: str, timeout: float = 30) -> None:
+    """Raise RepositoryError unless the repository answers and has the branch. A URL is asked with
+    `git ls-remote`, so nothing is fetched; a local path is read in place."""
+    if _is_local(repository):
+        problem = local_problem(repository)
+        if problem:
+            raise RepositoryError(problem)
+        try:
+            _git(["--git-dir", _dot_git(repository), "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}"])
+        except RepositoryError:
+            raise RepositoryError(f"repository {repository} has no branch {branch}") from None
+        return
+    try:
+        heads = _git(["ls-remote", "--heads", repository, f"refs/heads/{branch}"], timeout=timeout)
+    except RepositoryError as exc:
+        raise RepositoryError(f"cannot read repository {repository} ({exc})") from None
+    if not heads.strip():
+        raise RepositoryError(f"repository {repository} has no branch {branch}")
 
 
 def _dot_git(path: str) -> str:

@@ -41,6 +41,25 @@ class Conversations:
         with self._lock:
             self._channels[channel_id]["is_archived"] = True
 
+    def _conversations_info(self, params: dict) -> dict:
+        """What `releasebot doctor` asks of each channel; as in Slack, a private channel the bot is not
+        in is `channel_not_found`."""
+        channel = self._channels.get(params.get("channel"))
+        if channel is None or (channel["is_private"] and self.bot_user_id not in channel["members"]):
+            raise SlackApiFailure("channel_not_found")
+        return {
+            "channel": {
+                "id": channel["id"],
+                "name": channel["name"],
+                "is_channel": not channel["is_im"] and not channel["is_private"],
+                "is_group": not channel["is_im"] and channel["is_private"],
+                "is_im": channel["is_im"],
+                "is_private": channel["is_private"],
+                "is_archived": channel["is_archived"],
+                "is_member": self.bot_user_id in channel["members"],
+            }
+        }
+
     def channel(self, channel_id: str) -> Optional[dict]:
         with self._lock:
             return copy.deepcopy(self._channels.get(channel_id))

@@ -97,6 +97,7 @@ class FakeSlack(Auth, Directory, Conversations, Messages, Views, ResponseUrls, S
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.open": self._conversations_open,
+            "conversations.info": self._conversations_info,
             "conversations.members": self._conversations_members,
             "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,

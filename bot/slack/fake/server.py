@@ -690,7 +690,7 @@ class FakeSlack:
                 raise SlackApiFailure("invalid_blocks_format")
             problems = message_block_errors(blocks)
             if problems:
-                raise _invalid("invalid_blocks", problems)
+                raise _invalid(problems.error, problems)
         if attachments is not None and not isinstance(attachments, list):
             raise SlackApiFailure("invalid_attachments")
         if not (text or blocks or attachments or params.get("markdown_text")):

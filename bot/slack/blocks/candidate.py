@@ -16,8 +16,9 @@ from bot.slack.blocks.text import clip, context, escape, escaped, fit, lines_wit
 
 INLINE_ENGINEERS = 6
 SUBJECTS_PER_ENGINEER = 5
-# Characters of text per part of the notice: 150 + 1,800 + 6 x 1,000 + 1,200 + 1,100 + controls and
-# context (< 300) stay under 10,600, below Slack's 12,000 for a whole message.
+# Characters of text per part of the notice: header 150 + summary 1,800 + 6 engineers x 1,000 +
+# pending 1,200 + next 1,100 + counts, controls and context (< 300) stay under 10,600, below
+# Slack's 12,000 for a whole message (tests/test_notice.py builds the worst cases).
 SUMMARY_TEXT = 1800
 ENGINEER_TEXT = 1000
 PENDING_TEXT = 1200

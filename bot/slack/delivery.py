@@ -42,7 +42,7 @@ TAG_EVENT = "releasebot_outbox"
 # Without these a lost post cannot be looked for; it is sent again rather than held back forever.
 CANNOT_LOOK = {"missing_scope", "not_allowed_token_type", "channel_not_found", "not_in_channel"}
 # Slack will never take these as they are: record the failure and move on instead of blocking the lane.
-HOPELESS = {"invalid_blocks", "msg_too_long", "no_text", "invalid_arguments", "cant_update_message", "cannot_dm_bot", "user_not_found", "invalid_blocks_format"}
+HOPELESS = {"invalid_blocks", "msg_too_long", "msg_blocks_too_long", "no_text", "invalid_arguments", "cant_update_message", "cannot_dm_bot", "user_not_found", "invalid_blocks_format"}
 
 
 class Delivery:

@@ -11,6 +11,12 @@ VERIFY = "rc_verify"
 DELEGATE = "rc_delegate"
 NONVIABLE = "rc_nonviable"
 CANDIDATE_ACTIONS_BLOCK = "rc_actions"
+CHANGES = "rc_changes"  # "All changes": opens the changes modal
+
+# the changes modal, a page at a time
+CHANGES_VIEW = "rc_changes_view"
+CHANGES_PREVIOUS = "rc_changes_previous"
+CHANGES_NEXT = "rc_changes_next"
 
 # the non-viable modal
 NONVIABLE_VIEW = "rc_nonviable_view"

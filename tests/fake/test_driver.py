@@ -217,3 +217,17 @@ def test_sign_matches_slacks_documented_example():
     with SlackDriver("http://unused", "8f742231b10e8888abcd99yyyzzz85a5", fake=None) as driver:
         signature = driver.sign(body, 1531420618)
     assert signature == "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+
+
+def test_view_action_clicks_a_button_in_an_opened_modal(fake, receiver, driver):
+    client = WebClient(base_url=fake.api_url, token=fake.bot_token)
+    page = {"type": "button", "action_id": "next_page", "value": "7:1", "text": {"type": "plain_text", "text": "Next"}}
+    modal = {"type": "modal", "title": {"type": "plain_text", "text": "All"}, "blocks": [{"type": "actions", "elements": [page]}]}
+    opened = client.views_open(trigger_id=fake.new_trigger_id("U0DANA"), view=modal)["view"]
+    assert driver.view_action("U0DANA", "next_page").status_code == 404  # signed and parsed; no listener here
+    payload = receiver.last_payload()
+    assert payload["type"] == "block_actions" and payload["container"] == {"type": "view", "view_id": opened["id"]}
+    assert payload["view"]["id"] == opened["id"] and payload["view"]["hash"] == opened["hash"]
+    assert payload["actions"][0]["value"] == "7:1" and "response_url" not in payload
+    with pytest.raises(ValueError):
+        driver.view_action("U0DANA", "no_such_button")

@@ -1,17 +1,29 @@
 """The candidate message, the non-viable modal and the private status reply.
 
-A candidate can hold hundreds of commits by dozens of engineers; the message stays valid
-(at most 50 blocks, 3,000 characters a section) by folding long lists.
+The notice is a summary that always fits in one Slack message, however large the candidate:
+the state, the release manager, the counts, who is pending (folded "and 37 more"), the controls,
+and the "Next" line, each in its own block with its own budget, so their sum stays well inside
+Slack's 12,000 characters of text per message and nothing clipped can push the "Next" line out.
+A small candidate (at most `INLINE_ENGINEERS` engineers) also lists its engineers and their
+changes; every candidate has an "All changes" button for the full list (bot/slack/blocks/changes.py).
 """
 
 from __future__ import annotations
 
 from bot.release.model import Candidate, CandidateState, EngineerStatus, Trigger
 from bot.slack import ids
-from bot.slack.blocks.text import SECTION_LIMIT, clip, context, escape, mention, private_reply, section
+from bot.slack.blocks.text import clip, context, escape, escaped, fit, lines_within, mention, private_reply, section
 
-MAX_BLOCKS = 50
+INLINE_ENGINEERS = 6
 SUBJECTS_PER_ENGINEER = 5
+# Characters of text per part of the notice: header 150 + summary 1,800 + 6 engineers x 1,000 +
+# pending 1,200 + next 1,100 + counts, controls and context (< 300) stay under 10,600, below
+# Slack's 12,000 for a whole message (tests/test_notice.py builds the worst cases).
+SUMMARY_TEXT = 1800
+ENGINEER_TEXT = 1000
+PENDING_TEXT = 1200
+NEXT_TEXT = 1100
+PENDING_NAMES = 20
 STATE_LINES = {
     CandidateState.VERIFYING: ":hourglass_flowing_sand: *Verifying*",
     CandidateState.READY: ":white_check_mark: *Ready for production*",
@@ -27,79 +39,108 @@ def summary_text(candidate: Candidate, product_name: str) -> str:
     return f"{product_name} {candidate.version}: {candidate.state.value.replace('_', ' ')}, {done} of {len(engineers)} verified"
 
 
-def _engineer_line(candidate: Candidate, engineer: EngineerStatus) -> str:
-    mark = ":white_check_mark:" if engineer.verified else ":hourglass_flowing_sand:"
+def who(candidate: Candidate, engineer: EngineerStatus) -> str:
+    """An engineer as the notice and the changes modal name them, with whoever verifies for them."""
     if engineer.user is None:
-        authors = sorted({f"{escape(c.author_name)} <{escape(c.author_email)}>" for c in engineer.changes})
-        who = f"Authors without a Slack account ({clip(', '.join(authors), 400)}), verified by the release manager {mention(candidate.release_manager)}"
-    else:
-        who = mention(engineer.user)
-        if engineer.delegate:
-            who += f" (verified for them by {mention(engineer.delegate)})"
-    subjects = [f"• `{c.sha[:7]}` {escape(clip(c.subject, 90))}" for c in engineer.changes[:SUBJECTS_PER_ENGINEER]]
-    hidden = len(engineer.changes) - SUBJECTS_PER_ENGINEER
-    if hidden > 0:
-        subjects.append(f"…and {hidden} more change{'s' if hidden > 1 else ''}")
-    return "\n".join([f"{mark} {who}", *subjects])
+        authors = ", ".join(sorted({f"{c.author_name} <{c.author_email}>" for c in engineer.changes}))
+        return f"Authors without a Slack account ({escaped(authors, 400)}), verified by the release manager {mention(candidate.release_manager)}"
+    if engineer.delegate:
+        return f"{mention(engineer.user)} (verified for them by {mention(engineer.delegate)})"
+    return mention(engineer.user)
+
+
+def change_line(change) -> str:
+    return f"• `{change.sha[:7]}` {escaped(change.subject, 90)}"
+
+
+def engineer_text(candidate: Candidate, engineer: EngineerStatus, limit: int, subjects: int | None = None) -> str:
+    mark = ":white_check_mark:" if engineer.verified else ":hourglass_flowing_sand:"
+    lines = [change_line(c) for c in engineer.changes[:subjects]]
+    hidden = len(engineer.changes) - len(lines)
+    return lines_within(f"{mark} {who(candidate, engineer)}", lines, limit, hidden)
 
 
 def candidate_message(candidate: Candidate, product_name: str, successor_version: str | None = None) -> dict:
+    engineers = candidate.engineers
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": clip(f"{product_name} {candidate.version}", 150)}},
-        section(_summary(candidate, successor_version)),
+        section(fit(_summary(candidate), SUMMARY_TEXT)),
+        _counts(candidate),
     ]
-    open_for_actions = candidate.in_progress
-    footer_blocks = 2 if open_for_actions else 1
-    room = MAX_BLOCKS - len(blocks) - footer_blocks
-    engineers = candidate.engineers
-    shown = engineers if len(engineers) <= room else engineers[: room - 1]
-    blocks += [section(_engineer_line(candidate, engineer)) for engineer in shown]
-    folded = engineers[len(shown):]
-    if folded:
-        blocks.append(section(_folded_line(folded)))
-    if open_for_actions:
+    if len(engineers) <= INLINE_ENGINEERS:
+        blocks += [section(engineer_text(candidate, e, ENGINEER_TEXT, SUBJECTS_PER_ENGINEER)) for e in engineers]
+    if candidate.in_progress and candidate.pending:
+        blocks.append(section(_pending_line(candidate)))
+    blocks.append(section(fit(_next_line(candidate, successor_version), NEXT_TEXT)))
+    if candidate.in_progress:
         blocks.append(_actions(candidate))
     blocks.append(context(f"{len(candidate.changes)} changes · revision {candidate.revision}"))
     return {"text": summary_text(candidate, product_name), "blocks": blocks}
 
 
-def _folded_line(folded: list[EngineerStatus]) -> str:
-    """Pending engineers first, since they are the ones to chase; counts stand for what does not fit."""
-    pending = [e for e in folded if not e.verified]
-    done = len(folded) - len(pending)
-    head = f"…and {len(folded)} more engineers, {done} verified. Pending:"
-    names, room = [], SECTION_LIMIT - len(head) - 40
-    for engineer in pending:
-        name = mention(engineer.user) if engineer.user else "unmatched authors"
-        if room - len(name) - 1 < 0:
-            break
-        names.append(name)
-        room -= len(name) + 1
-    rest = len(pending) - len(names)
-    tail = f" and {rest} more" if rest else ""
-    return f"{head} {' '.join(names) or 'nobody'}{tail}"
+def _counts(candidate: Candidate) -> dict:
+    """The counts, with the "All changes" button beside them in every state."""
+    matched = [e for e in candidate.engineers if e.user is not None]
+    done = sum(1 for e in matched if e.verified)
+    changes = len(candidate.changes)
+    line = f"*{changes} change{'s' if changes != 1 else ''} by {len(matched)} engineer{'s' if len(matched) != 1 else ''}, {done} verified*"
+    unmatched = len(candidate.changes) - sum(len(e.changes) for e in matched)
+    if unmatched:
+        line += f" (and {unmatched} by authors without a Slack account)"
+    return {
+        **section(line),
+        "accessory": {
+            "type": "button",
+            "action_id": ids.CHANGES,
+            "text": {"type": "plain_text", "text": "All changes"},
+            "value": str(candidate.id),
+        },
+    }
 
 
-def _summary(candidate: Candidate, successor_version: str | None) -> str:
+def _pending_line(candidate: Candidate) -> str:
+    """Who to chase, folded past `PENDING_NAMES` names into a count."""
+    names = []
+    for engineer in candidate.pending:
+        if engineer.user is None:
+            names.append("authors without a Slack account")
+        elif engineer.delegate:
+            names.append(f"{mention(engineer.user)} (to {mention(engineer.delegate)})")
+        else:
+            names.append(mention(engineer.user))
+    shown = names[:PENDING_NAMES]
+    rest = len(names) - len(shown)
+    return fit(f"*Pending ({len(names)}):* {', '.join(shown)}{f' and {rest} more' if rest else ''}", PENDING_TEXT)
+
+
+def _summary(candidate: Candidate) -> str:
     trigger = "daily candidate" if candidate.trigger is Trigger.DAILY else f"cut by {mention(candidate.created_by)}"
     lines = [
         STATE_LINES[candidate.state],
         f"Release manager: {mention(candidate.release_manager)} · {trigger} · commits `{candidate.commit_range}`",
     ]
     if candidate.urgent_reason:
-        lines.append(f":rotating_light: Urgent: {escape(clip(candidate.urgent_reason, 500))}")
+        lines.append(f":rotating_light: Urgent: {escaped(candidate.urgent_reason, 500)}")
     if candidate.state is CandidateState.NON_VIABLE:
-        lines.append(f"*Why:* {escape(clip(candidate.nonviable_reason or '', 800))}")
-        lines.append(f"*Next:* {escape(clip(candidate.nonviable_next_steps or '', 800))}")
-    if candidate.state is CandidateState.SUPERSEDED:
-        lines.append(f"Replaced by {successor_version or 'a newer candidate'}: verify there; sign-offs given here carry over.")
-    if candidate.in_progress:
-        pending = len(candidate.pending)
-        lines.append(
-            "Check your changes in the RC environment, then press *Verified*."
-            if pending else "Every change is verified."
-        )
+        lines.append(f"*Why:* {escaped(candidate.nonviable_reason or '', 800)}")
     return "\n".join(lines)
+
+
+def _next_line(candidate: Candidate, successor_version: str | None) -> str:
+    """What happens next, in every state: the one line the notice never drops."""
+    manager = mention(candidate.release_manager)
+    if candidate.state is CandidateState.NON_VIABLE:
+        return f"*Next:* {escaped(candidate.nonviable_next_steps or 'the release manager will say.', 800)}"
+    if candidate.state is CandidateState.SUPERSEDED:
+        return f"*Next:* Replaced by {escaped(successor_version or 'a newer candidate', 60)}: verify there; sign-offs given here carry over."
+    if candidate.state is CandidateState.RELEASED:
+        return "*Next:* Nothing; these changes are in production."
+    if candidate.pending:
+        return (
+            "*Next:* Check your changes in the RC environment (*All changes* lists them), then press *Verified*; "
+            f"when every change is verified, {manager} releases it."
+        )
+    return f"*Next:* Every change is verified; {manager} releases it to production with `/rc release`."
 
 
 def _actions(candidate: Candidate) -> dict:

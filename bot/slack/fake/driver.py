@@ -238,6 +238,33 @@ class SlackDriver:
             action["style"] = element["style"]
         return action
 
+    def view_action(self, user_id: str, action_id: str, view_id: Optional[str] = None) -> httpx.Response:
+        """A click on a button in a modal the bot opened (by ``view_id``, else the user's newest
+        with ``action_id``); like Slack, the payload carries the view and no response URL."""
+        opened = [
+            view
+            for view in self.fake.views(user=None if view_id else user_id)
+            if (view["view_id"] == view_id if view_id else _find_element(view["blocks"], action_id)[1] is not None)
+        ]
+        if not opened:
+            raise ValueError(f"no modal with {action_id} for {user_id}")
+        view = {key: value for key, value in opened[-1].items() if key not in ("view_id", "user")}
+        block_id, element = _find_element(view["blocks"], action_id)
+        payload = {
+            "type": "block_actions",
+            "user": self._user_ref(user_id),
+            "api_app_id": self.fake.app_id,
+            "token": VERIFICATION_TOKEN,
+            "container": {"type": "view", "view_id": view["id"]},
+            "trigger_id": self.fake.new_trigger_id(user_id),
+            "team": self._team_ref(),
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "view": view,
+            "actions": [self._action(action_id, block_id or "b", element, None, None)],
+        }
+        return self._post_interaction(payload)
+
     def view_submission(
         self,
         user_id: str,

@@ -105,7 +105,7 @@ class Messages:
                 raise SlackApiFailure("invalid_blocks_format")
             problems = message_block_errors(blocks)
             if problems:
-                raise invalid("invalid_blocks", problems)
+                raise invalid(problems.error, problems)
         if attachments is not None and not isinstance(attachments, list):
             raise SlackApiFailure("invalid_attachments")
         if not (text or blocks or attachments or params.get("markdown_text")):

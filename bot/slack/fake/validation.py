@@ -4,11 +4,17 @@ The fake runs these checks so a payload the real Slack would reject also fails i
 Error strings follow Slack's own format: ``"<problem> [json-pointer:/blocks/0/text/text]"``.
 Duplicate ``action_id`` values are rejected across the whole surface, which is stricter than
 Slack's documented "unique within the containing block" but catches ambiguous handlers early.
+
+Besides the per-block limits, a message whose blocks hold more than ``MESSAGE_MAX_BLOCKS_TEXT``
+characters of text in all (every text string: section text and fields, context elements, headers,
+button labels, placeholders...) is refused with ``msg_blocks_too_long``. Slack does not document the
+figure, but posts fail near 12,000 characters while every block is valid on its own.
 """
 
 from typing import Any
 
 MESSAGE_MAX_BLOCKS = 50
+MESSAGE_MAX_BLOCKS_TEXT = 12_000
 VIEW_MAX_BLOCKS = 100
 
 BLOCK_TYPES = frozenset(
@@ -161,11 +167,36 @@ class _Checker:
                 self.fail(f"must be one of: {', '.join(BUTTON_STYLES)}", f"{pointer}/style")
 
 
-def message_block_errors(blocks: list) -> list[str]:
-    """Problems Slack would report as ``invalid_blocks`` for a message's ``blocks``."""
+class BlockProblems(list):
+    """The problems with a message's blocks, and the error code Slack answers them with."""
+
+    def __init__(self, problems: list[str], error: str = "invalid_blocks") -> None:
+        super().__init__(problems)
+        self.error = error
+
+
+def blocks_text_length(value: Any) -> int:
+    """Characters of text in blocks: every string under a ``text`` key, at any depth."""
+    if isinstance(value, list):
+        return sum(blocks_text_length(item) for item in value)
+    if not isinstance(value, dict):
+        return 0
+    own = value.get("text")
+    return (len(own) if isinstance(own, str) else 0) + sum(blocks_text_length(item) for item in value.values())
+
+
+def message_block_errors(blocks: list) -> BlockProblems:
+    """Problems with a message's ``blocks``: ``invalid_blocks`` for a block Slack would refuse,
+    else ``msg_blocks_too_long`` when their text passes the whole message's limit."""
     checker = _Checker()
     checker.blocks(blocks, "/blocks", MESSAGE_MAX_BLOCKS)
-    return checker.errors
+    if checker.errors:
+        return BlockProblems(checker.errors)
+    length = blocks_text_length(blocks)
+    if length > MESSAGE_MAX_BLOCKS_TEXT:
+        problem = f"blocks hold {length} characters of text, more than {MESSAGE_MAX_BLOCKS_TEXT} [json-pointer:/blocks]"
+        return BlockProblems([problem], "msg_blocks_too_long")
+    return BlockProblems([])
 
 
 def view_errors(view: Any, allowed_types: set[str]) -> list[str]:

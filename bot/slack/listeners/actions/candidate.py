@@ -1,4 +1,4 @@
-"""The candidate message's controls: Verified, delegate to a teammate, Non-viable."""
+"""The candidate message's controls: Verified, delegate to a teammate, Non-viable, All changes."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import asyncio
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.release import signoffs
+from bot.release import service, signoffs
 from bot.errors import Refused
 from bot.runtime import Runtime
 from bot.slack import ids
 from bot.slack.blocks.candidate import nonviable_modal
+from bot.slack.blocks.changes import changes_modal, page_of
 from bot.slack.blocks.text import private_reply, refusal_text
 from bot.slack.delivery import product_name
 from bot.slack.directory import SlackDirectory
@@ -76,6 +77,32 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         await client.views_open(
             trigger_id=body["trigger_id"], view=nonviable_modal(candidate, product_name(runtime.config, candidate.product))
         )
+
+    @app.action(ids.CHANGES)
+    async def all_changes(ack, body: dict, action: dict, client, respond) -> None:
+        await ack()
+        try:
+            candidate = await asyncio.to_thread(service.get, runtime.db, candidate_id_of(action))
+            if candidate is None:
+                raise Refused("That release candidate no longer exists.")
+        except Refused as refusal:
+            await tell(respond, str(refusal))
+            return
+        name = product_name(runtime.config, candidate.product)
+        await client.views_open(trigger_id=body["trigger_id"], view=changes_modal(candidate, name, body["user"]["id"]))
+
+    async def turn_page(ack, body: dict, action: dict, client) -> None:
+        """Previous / Next in the changes modal: the same modal, another page."""
+        await ack()
+        wanted = page_of(action.get("value", ""))
+        candidate = await asyncio.to_thread(service.get, runtime.db, wanted[0]) if wanted else None
+        if candidate is None:
+            return
+        view = changes_modal(candidate, product_name(runtime.config, candidate.product), body["user"]["id"], wanted[1])
+        await client.views_update(view_id=body["view"]["id"], hash=body["view"].get("hash"), view=view)
+
+    for page_action in (ids.CHANGES_PREVIOUS, ids.CHANGES_NEXT):
+        app.action(page_action)(turn_page)
 
 
 def _candidate_of_message(body: dict) -> int:

@@ -61,3 +61,10 @@ def test_author_names_emails_and_subjects_of_any_length_are_read_whole(tmp_path)
     repo.commit("S" * 5000, email, name, when=NOW)
     _, [commit] = commits_since(str(repo.path), "main", None, NOW)
     assert (commit.author_name, commit.author_email, commit.subject) == (name, email, "S" * 5000)
+
+
+def test_a_nul_character_in_a_commit_never_reaches_the_candidate(tmp_path):
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit(b"Fix\x00 the total", "dana@example.com", when=NOW)
+    _, [commit] = commits_since(str(repo.path), "main", None, NOW)
+    assert "\x00" not in commit.subject + commit.author_name + commit.author_email

@@ -1,0 +1,53 @@
+"""Releases against odd input: freezes without a practical end, reasons too long for a button, a
+deploy hook that redirects, and a non-viable report that arrives while a release is under way."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import storage.freezes
+from tests.test_candidates import checkout_settings, rc, repo, team  # noqa: F401 (fixtures)
+from tests.test_releases import gate, hook, ready_candidate, releases  # noqa: F401 (fixtures)
+from tests.test_slack_door import wait_for
+
+UTC = dt.timezone.utc
+
+
+def exception_button(refusal: dict) -> dict:
+    [button] = [e for b in refusal["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    return button
+
+
+def release_with_exception(rc, user: str, note: str) -> None:
+    rc.slack.block_action(user, "rc_release_exception")
+    wait_for(lambda: rc.fake.views(user=user))
+    answer = rc.slack.view_submission(
+        user, "rc_exception_view",
+        {
+            "rc_exception_kind": {"kind": {"type": "radio_buttons", "selected_option": {"value": "urgent_delivery"}}},
+            "rc_exception_note": {"note": note},
+        },
+    )
+    assert answer.status_code == 200
+
+
+def test_a_freeze_until_the_year_9999_is_refused_and_one_stored_anyway_breaks_nothing(rc):
+    ready_candidate(rc)
+    refusal = rc.command_of("/freeze", "start 9999-12-30 forever all", "U0ADMIN")
+    assert "A freeze lasts at most 366 days" in refusal
+    assert "A freeze lasts at most 366 days" in rc.command_of("/freeze", "start 99999d forever all", "U0ADMIN")
+    assert gate(rc)["open"] is True
+    now = rc.runtime.clock.now()
+    with rc.runtime.db.transaction() as session:  # stored before the limit existed
+        storage.freezes.start(session, "all", now, dt.datetime(9999, 12, 31, tzinfo=UTC), "forever", "U0ADMIN")
+    assert gate(rc) == {
+        "open": False,
+        "reasons": ["change freeze until Thursday 19:00 EST: forever"],
+        "next_open": "9999-12-31T00:00:00+00:00",
+    }
+    refusal = rc.private_answer("U0DANA", lambda: rc.slack.command("/rc", "release", user_id="U0DANA"))
+    assert "Next opening: Thursday December 30 9999 19:00 EST" in refusal["text"]
+    assert exception_button(refusal)["text"]["text"] == "Release with an exception"
+    release_with_exception(rc, "U0DANA", "the freeze was a mistake")
+    wait_for(lambda: rc.api()[0]["state"] == "released")
+    assert releases(rc)[0]["exception"] == "urgent_delivery"

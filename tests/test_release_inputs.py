@@ -51,3 +51,16 @@ def test_a_freeze_until_the_year_9999_is_refused_and_one_stored_anyway_breaks_no
     release_with_exception(rc, "U0DANA", "the freeze was a mistake")
     wait_for(lambda: rc.api()[0]["state"] == "released")
     assert releases(rc)[0]["exception"] == "urgent_delivery"
+
+
+def test_a_long_reason_full_of_quoted_characters_still_fits_the_exception_button(rc):
+    ready_candidate(rc, verified=False)
+    rc.runtime.clock.set(dt.datetime(2026, 11, 20, 23, 0, tzinfo=UTC))  # Friday evening: closed
+    reason = 'the "fix" is verified' + "\x01" * 1000  # JSON writes each \x01 as \u0001, six characters
+    refusal = rc.private_answer("U0ADMIN", lambda: rc.slack.command("/rc", f"release {reason}", user_id="U0ADMIN"))
+    value = exception_button(refusal)["value"]
+    assert len(value) <= 2000
+    release_with_exception(rc, "U0ADMIN", "the pipeline is safe")
+    wait_for(lambda: rc.api()[0]["state"] == "released")
+    recorded = releases(rc)[0]["pending_reason"]
+    assert recorded.startswith('the "fix" is verified\x01') and recorded.endswith("…")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 import storage.freezes
-from tests.test_candidates import checkout_settings, rc, repo, team  # noqa: F401 (fixtures)
-from tests.test_releases import gate, hook, ready_candidate, releases  # noqa: F401 (fixtures)
+from tests.test_candidates import rc, repo, team  # noqa: F401 (fixtures)
+from tests.test_releases import checkout_settings, gate, hook, ready_candidate, releases  # noqa: F401 (fixtures)
 from tests.test_slack_door import wait_for
 
 UTC = dt.timezone.utc
@@ -64,3 +64,26 @@ def test_a_long_reason_full_of_quoted_characters_still_fits_the_exception_button
     wait_for(lambda: rc.api()[0]["state"] == "released")
     recorded = releases(rc)[0]["pending_reason"]
     assert recorded.startswith('the "fix" is verified\x01') and recorded.endswith("…")
+
+
+def test_a_redirecting_hook_is_a_failure_not_a_release(rc, hook):
+    ready_candidate(rc)
+    for status in (301, 302, 307, 308):
+        hook.fail_with = [status]
+        answer = rc.command("release", "U0DANA")
+        assert f"The deploy hook failed (HTTP {status} (a redirect" in answer and "was not released" in answer
+    assert len(hook.requests) == 4  # not followed, not retried
+    assert rc.api()[0]["state"] == "ready" and releases(rc) == []
+
+
+def test_each_hook_delivery_is_signed_with_its_time_and_a_unique_id(rc, hook):
+    ready_candidate(rc)
+    hook.fail_with = [403]
+    rc.command("release", "U0DANA")
+    assert "Released" in rc.command("release", "U0DANA")
+    first, second = hook.requests
+    for call in (first, second):
+        assert call["json"]["timestamp"] == int(rc.runtime.clock.now().timestamp())
+        assert call["headers"]["X-Releasebot-Timestamp"] == str(call["json"]["timestamp"])
+        assert call["headers"]["X-Releasebot-Delivery"] == call["json"]["delivery_id"]
+    assert first["json"]["delivery_id"] != second["json"]["delivery_id"] and len(first["json"]["delivery_id"]) == 32

@@ -4,6 +4,9 @@ deploy hook that redirects, and a non-viable report that arrives while a release
 from __future__ import annotations
 
 import datetime as dt
+import threading
+
+import pytest
 
 import storage.freezes
 from tests.test_candidates import rc, repo, team  # noqa: F401 (fixtures)
@@ -87,3 +90,33 @@ def test_each_hook_delivery_is_signed_with_its_time_and_a_unique_id(rc, hook):
         assert call["headers"]["X-Releasebot-Timestamp"] == str(call["json"]["timestamp"])
         assert call["headers"]["X-Releasebot-Delivery"] == call["json"]["delivery_id"]
     assert first["json"]["delivery_id"] != second["json"]["delivery_id"] and len(first["json"]["delivery_id"]) == 32
+
+
+def release_in_flight(rc, hook) -> tuple[threading.Thread, list[str]]:
+    """`/rc release` with the deploy hook holding its answer until the test lets it go."""
+    hook.answer.clear()
+    answers: list[str] = []
+    thread = threading.Thread(target=lambda: answers.append(rc.command("release", "U0DANA")))
+    thread.start()
+    assert hook.arrived.wait(timeout=10)
+    return thread, answers
+
+
+@pytest.mark.parametrize("hook_answer", [200, 403])
+def test_a_non_viable_report_during_a_release_is_refused_never_overwritten(rc, hook, hook_answer):
+    ready_candidate(rc)
+    hook.fail_with = [hook_answer]
+    thread, answers = release_in_flight(rc, hook)
+    under_way = "A release of 2026.11.17-rc1 is under way; declare it non-viable after it finishes or fails."
+    assert under_way in rc.command("nonviable checkout crashes", "U0LEAD")
+    assert under_way in rc.click("U0LEAD", "rc_nonviable")  # the button, before the form opens
+    assert rc.fake.views(user="U0LEAD") == []
+    hook.answer.set()
+    thread.join(timeout=10)
+    assert rc.api()[0]["state"] == ("released" if hook_answer == 200 else "ready")
+    if hook_answer == 200:
+        assert "Released" in answers[0] and "has no candidate in progress" in rc.command("nonviable crashes", "U0LEAD")
+    else:
+        assert "The deploy hook failed" in answers[0]
+        assert "marked not viable" in rc.command("nonviable checkout crashes", "U0LEAD")
+        assert rc.api()[0]["state"] == "non_viable"

@@ -295,11 +295,22 @@ def _check_nonviable(config: Config, candidate: Candidate, user: str) -> None:
         )
 
 
-def check_nonviable_allowed(db: Database, config: Config, candidate_id: int, user: str) -> Candidate:
+def _check_not_releasing(session, candidate: Candidate, now: dt.datetime, *, lock: bool = False) -> None:
+    """A release in flight (its lease is held while the deploy hook runs) would mark the candidate
+    released over the report, so a report waits for the release to finish or fail. With `lock` the
+    lease row stays locked until the report is committed, so no release starts in between."""
+    if leases.is_held(session, release_lease(candidate.product), now, lock=lock):
+        raise Refused(
+            f"A release of {candidate.version} is under way; declare it non-viable after it finishes or fails."
+        )
+
+
+def check_nonviable_allowed(db: Database, config: Config, candidate_id: int, user: str, now: dt.datetime) -> Candidate:
     """Asked before the modal opens, so nobody fills in a form only to be refused."""
     with db.reading() as session:
         candidate = _open_candidate(session, candidate_id)
-    _check_nonviable(config, candidate, user)
+        _check_nonviable(config, candidate, user)
+        _check_not_releasing(session, candidate, now)
     return candidate
 
 
@@ -312,6 +323,7 @@ def declare_nonviable(
     with db.transaction() as session:
         candidate = _open_candidate(session, candidate_id)
         _check_nonviable(config, candidate, user)
+        _check_not_releasing(session, candidate, now, lock=True)
         candidates.update_candidate(
             session, candidate.id, state=CandidateState.NON_VIABLE,
             nonviable_reason=reason, nonviable_next_steps=next_steps, nonviable_by=user,
@@ -439,8 +451,14 @@ def check_release(db: Database, config: Config, request: ReleaseRequest, now: dt
             f"Only the release manager {mention(candidate.release_manager)} or an admin can release {candidate.version}."
         )
     pending = candidate.pending
+    names = ", ".join(mention(candidate.verifier_of(e.user)) if e.user is None else mention(e.user) for e in pending)
+    if pending and not config.is_admin(request.actor, product):
+        raise Refused(
+            f"{candidate.version} still has pending verifications: {names}. The release manager releases only a "
+            "ready candidate; to release it before they verify, a product admin or an admin must release it "
+            "with the reason: `/rc release <reason>`."
+        )
     if pending and not request.pending_reason:
-        names = ", ".join(mention(candidate.verifier_of(e.user)) if e.user is None else mention(e.user) for e in pending)
         raise Refused(
             f"{candidate.version} still has pending verifications: {names}. To release it anyway, give the reason, "
             "which is recorded and announced: `/rc release <reason>`."
@@ -513,11 +531,15 @@ def releases_of(db: Database, product: str, limit: int = 10) -> list[Release]:
         return releases.newest_first(session, product, limit)
 
 
+def release_lease(product: str) -> str:
+    return f"release:{product}"
+
+
 def begin_release(db: Database, product: str, token: str, now: dt.datetime, hold: dt.timedelta) -> bool:
     with db.transaction() as session:
-        return leases.claim(session, f"release:{product}", token, now, now + hold)
+        return leases.claim(session, release_lease(product), token, now, now + hold)
 
 
 def end_release(db: Database, product: str, token: str) -> None:
     with db.transaction() as session:
-        leases.release(session, f"release:{product}", token)
+        leases.release(session, release_lease(product), token)

@@ -19,6 +19,8 @@ import holidays
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from storage import limits
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -56,8 +58,12 @@ def _time_zone(value: Any) -> str:
     return str(value)
 
 
-def _pattern(pattern: re.Pattern[str], what: str, example: str):
+def _pattern(pattern: re.Pattern[str], what: str, example: str, max_length: int | None = None):
+    """`max_length` is the width of the column the value is stored in."""
+
     def check(value: Any) -> str:
+        if isinstance(value, str) and max_length is not None and len(value) > max_length:
+            raise ValueError(f"{value[:24]!r}... is {len(value)} characters long; {what} has at most {max_length}")
         if not isinstance(value, str) or not pattern.fullmatch(value):
             raise ValueError(f"{value!r} is not {what} (like {example})")
         return value
@@ -67,10 +73,10 @@ def _pattern(pattern: re.Pattern[str], what: str, example: str):
 
 ClockTime = Annotated[dt.time, BeforeValidator(_clock_time)]
 TimeZoneName = Annotated[str, BeforeValidator(_time_zone)]
-ChannelId = Annotated[str, _pattern(CHANNEL_ID, "a Slack channel id", "C0123ABCD")]
-UserId = Annotated[str, _pattern(USER_ID, "a Slack user id", "U0123ABCD")]
-ProductKey = Annotated[str, _pattern(PRODUCT_KEY, "a product key of a-z, 0-9 and -", "checkout")]
-EnvironmentName = Annotated[str, _pattern(ENVIRONMENT_NAME, "an environment name", "staging")]
+ChannelId = Annotated[str, _pattern(CHANNEL_ID, "a Slack channel id", "C0123ABCD", limits.SLACK_ID)]
+UserId = Annotated[str, _pattern(USER_ID, "a Slack user id", "U0123ABCD", limits.SLACK_ID)]
+ProductKey = Annotated[str, _pattern(PRODUCT_KEY, "a product key of a-z, 0-9 and -", "checkout", limits.PRODUCT_KEY)]
+EnvironmentName = Annotated[str, _pattern(ENVIRONMENT_NAME, "an environment name", "staging", limits.ENVIRONMENT)]
 
 
 class _Section(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import LeaseRow
@@ -34,3 +34,13 @@ def extend(session: Session, name: str, token: str, until: dt.datetime) -> bool:
     """Keep a lease while its work goes on; False when it was lost (it ran out and was taken)."""
     result = session.execute(update(LeaseRow).where(LeaseRow.name == name, LeaseRow.token == token).values(held_until=until))
     return result.rowcount == 1
+
+
+def is_held(session: Session, name: str, now: dt.datetime, *, lock: bool = False) -> bool:
+    """Whether a live lease is held. With `lock`, the row stays locked until the transaction ends, so
+    nobody claims the lease meanwhile: what is decided on "not held" stays true until the commit."""
+    if lock:
+        insert_or_ignore(session, LeaseRow, {"name": name}, ["name"])
+    query = select(LeaseRow.held_until).where(LeaseRow.name == name)
+    held_until = session.scalar(query.with_for_update() if lock else query)
+    return held_until is not None and held_until >= now

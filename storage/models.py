@@ -7,6 +7,8 @@ import datetime as dt
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, TypeDecorator, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from storage.limits import EMAIL, ENVIRONMENT, PRODUCT_KEY
+
 
 class UTCDateTime(TypeDecorator):
     """SQLite forgets time zones; store UTC and hand back aware datetimes everywhere."""
@@ -48,7 +50,7 @@ class JobRun(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     job: Mapped[str] = mapped_column(String(64))
-    scope: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(PRODUCT_KEY))
     run_key: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[dt.datetime]
     finished_at: Mapped[dt.datetime | None]
@@ -72,7 +74,7 @@ class CandidateRow(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    product: Mapped[str] = mapped_column(String(64))
+    product: Mapped[str] = mapped_column(String(PRODUCT_KEY))
     version: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16))
     trigger: Mapped[str] = mapped_column(String(16))
@@ -100,8 +102,8 @@ class ChangeRow(Base):
     candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), index=True)
     position: Mapped[int]
     sha: Mapped[str] = mapped_column(String(64))
-    author_email: Mapped[str] = mapped_column(String(320))
-    author_name: Mapped[str] = mapped_column(String(200))
+    author_email: Mapped[str] = mapped_column(Text)  # git allows any length
+    author_name: Mapped[str] = mapped_column(Text)
     subject: Mapped[str] = mapped_column(Text)
     engineer: Mapped[str | None] = mapped_column(String(32))
     verified_by: Mapped[str | None] = mapped_column(String(32))
@@ -138,8 +140,8 @@ class SlackUserRow(Base):
     __tablename__ = "slack_users"
 
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), default="")
-    email: Mapped[str | None] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(Text, default="")
+    email: Mapped[str | None] = mapped_column(Text)
     timezone: Mapped[str | None] = mapped_column(String(64))
     is_bot: Mapped[bool] = mapped_column(default=False)
     deleted: Mapped[bool] = mapped_column(default=False)
@@ -151,7 +153,7 @@ class EmailLookupRow(Base):
 
     __tablename__ = "email_lookups"
 
-    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    email: Mapped[str] = mapped_column(String(EMAIL), primary_key=True)  # longer ones are never looked up
     user_id: Mapped[str | None] = mapped_column(String(32))
     fetched_at: Mapped[dt.datetime]
 
@@ -207,7 +209,7 @@ class FreezeRow(Base):
     __tablename__ = "freezes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    scope: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(PRODUCT_KEY))
     starts_at: Mapped[dt.datetime]
     ends_at: Mapped[dt.datetime]
     reason: Mapped[str] = mapped_column(Text)
@@ -225,7 +227,7 @@ class ReleaseRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"), unique=True)
-    product: Mapped[str] = mapped_column(String(64))
+    product: Mapped[str] = mapped_column(String(PRODUCT_KEY))
     version: Mapped[str] = mapped_column(String(64))
     head_sha: Mapped[str] = mapped_column(String(64))
     base_sha: Mapped[str | None] = mapped_column(String(64))
@@ -244,7 +246,7 @@ class FlagRow(Base):
     type: Mapped[str] = mapped_column(String(16))
     description: Mapped[str] = mapped_column(Text, default="")
     owner: Mapped[str] = mapped_column(String(32))
-    product: Mapped[str | None] = mapped_column(String(64))  # its freezes apply to the flag
+    product: Mapped[str | None] = mapped_column(String(PRODUCT_KEY))  # its freezes apply to the flag
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime]
     archived_at: Mapped[dt.datetime | None]
@@ -256,7 +258,7 @@ class FlagStateRow(Base):
     __tablename__ = "flag_states"
 
     flag_key: Mapped[str] = mapped_column(ForeignKey("flags.key", ondelete="CASCADE"), primary_key=True)
-    environment: Mapped[str] = mapped_column(String(32), primary_key=True)
+    environment: Mapped[str] = mapped_column(String(ENVIRONMENT), primary_key=True)
     enabled: Mapped[bool] = mapped_column(default=False)
     rollout: Mapped[int] = mapped_column(default=100)
     targets: Mapped[list] = mapped_column(JSON, default=list)
@@ -271,7 +273,7 @@ class FlagChangeRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     flag_key: Mapped[str] = mapped_column(String(64), index=True)
-    environment: Mapped[str | None] = mapped_column(String(32))
+    environment: Mapped[str | None] = mapped_column(String(ENVIRONMENT))
     at: Mapped[dt.datetime]
     actor: Mapped[str] = mapped_column(String(32))
     action: Mapped[str] = mapped_column(String(32))
@@ -288,7 +290,7 @@ class FlagRequestRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     flag_key: Mapped[str] = mapped_column(String(64), index=True)
-    environment: Mapped[str] = mapped_column(String(32))
+    environment: Mapped[str] = mapped_column(String(ENVIRONMENT))
     action: Mapped[str] = mapped_column(String(32))
     after: Mapped[dict] = mapped_column(JSON)
     requested_by: Mapped[str] = mapped_column(String(32))

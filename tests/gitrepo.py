@@ -18,13 +18,18 @@ class GitRepo:
 
     def _git(self, *args: str, env: dict[str, str] | None = None, check: bool = True) -> str:
         return subprocess.run(
-            ["git", *args], cwd=self.path, check=check, capture_output=True, text=True, env={**os.environ, **(env or {})}
+            ["git", *args], cwd=self.path, check=check, capture_output=True, text=True, errors="replace",
+            env={**os.environ, **(env or {})},
         ).stdout
 
-    def commit(self, subject: str, email: str, name: str | None = None, *, when: dt.datetime) -> str:
-        """`when` is required: a test dates its commits from its own clock, never from today."""
+    def commit(
+        self, subject: str | bytes, email: str, name: str | None = None, *, when: dt.datetime, encoding: str | None = None
+    ) -> str:
+        """`when` is required: a test dates its commits from its own clock, never from today.
+
+        A bytes subject is stored as given (git records no encoding for it); `encoding` records one."""
         self._count += 1
-        (self.path / f"change-{self._count}.txt").write_text(subject)
+        (self.path / f"change-{self._count}.txt").write_bytes(subject if isinstance(subject, bytes) else subject.encode())
         self._git("add", ".")
         stamp = when.isoformat()
         author = name or email.split("@")[0].title()
@@ -32,7 +37,12 @@ class GitRepo:
             "GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": email, "GIT_AUTHOR_DATE": stamp,
             "GIT_COMMITTER_NAME": author, "GIT_COMMITTER_EMAIL": email, "GIT_COMMITTER_DATE": stamp,
         }
-        self._git("commit", "-q", "-m", subject, env=env)
+        if isinstance(subject, bytes):
+            return self._raw_commit(subject, author, email, when)
+        message = self.path.parent / f".message-{self._count}"
+        message.write_bytes(subject.encode(encoding or "utf-8"))
+        settings = ["-c", f"i18n.commitEncoding={encoding}"] if encoding else []
+        self._git(*settings, "commit", "-q", "-F", str(message), env=env)
         return self.head()
 
     def commit_many(self, commits: list[tuple[str, str]], *, when: dt.datetime) -> str:
@@ -52,6 +62,20 @@ class GitRepo:
         subprocess.run(["git", "fast-import", "--quiet"], cwd=self.path, check=True, input="\n".join(stream).encode(), capture_output=True)
         self._git("reset", "-q", "--hard")
         return self.head()
+
+    def _raw_commit(self, subject: bytes, author: str, email: str, when: dt.datetime) -> str:
+        """Written as an object, since `git commit` would re-encode a message that is not UTF-8."""
+        tree = self._git("write-tree").strip()
+        parents = self._git("for-each-ref", "--format=%(objectname)", f"refs/heads/{self.branch}").strip()
+        ident = f"{author} <{email}> {int(when.timestamp())} +0000".encode()
+        lines = [b"tree " + tree.encode()] + ([b"parent " + parents.encode()] if parents else [])
+        lines += [b"author " + ident, b"committer " + ident, b"", subject, b""]
+        sha = subprocess.run(
+            ["git", "hash-object", "-t", "commit", "-w", "--stdin"], cwd=self.path, input=b"\n".join(lines),
+            check=True, capture_output=True,
+        ).stdout.decode().strip()
+        self._git("update-ref", f"refs/heads/{self.branch}", sha)
+        return sha
 
     def head(self) -> str:
         return self._git("rev-parse", "HEAD").strip()

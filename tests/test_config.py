@@ -85,11 +85,30 @@ def test_an_empty_file_means_the_defaults(tmp_path):
         ("admins: [dana]\n", ":1: admins[0]: 'dana' is not a Slack user id"),
         ("daily_candidates:\n  days: []\n", ":2: daily_candidates.days: List should have at least 1 item"),
         ("release_hours:\n  days: []\n", ":2: release_hours.days: List should have at least 1 item"),
+        # no longer than the database columns they are stored in
+        (
+            f"products:\n  - key: {'k' * 65}\n    name: K\n    channel: C0K\n    repository: /r\n",
+            ":2: products[0].key: 'kkkkkkkkkkkkkkkkkkkkkkkk'... is 65 characters long; a product key of a-z, 0-9 and - has at most 64",
+        ),
+        (f"flags:\n  environments: [staging, {'e' * 33}]\n", ":2: flags.environments[1]: 'eeeeeeeeeeeeeeeeeeeeeeee'... is 33"),
+        (f"admins: [U0ADMIN, U{'A' * 32}]\n", ":1: admins[1]: 'UAAAAAAAAAAAAAAAAAAAAAAA'... is 33 characters long; a Slack user id has at most 32"),
+        (f"people:\n  dana@example.com: U{'A' * 32}\n", ":2: people.dana@example.com: 'UAAAAAAAAAAAAAAAAAAAAAAA'... is 33"),
+        (f"flags:\n  channel: C{'A' * 32}\n", ":2: flags.channel: 'CAAAAAAAAAAAAAAAAAAAAAAA'... is 33"),
     ],
 )
 def test_each_problem_is_named_with_its_line(tmp_path, text, expected):
     problems = problems_of(tmp_path, text)
     assert any(expected in problem for problem in problems), problems
+
+
+def test_names_as_long_as_their_columns_are_accepted(tmp_path):
+    key, environment = "k" * 64, "e" * 32
+    config = load_config(write(
+        tmp_path,
+        f"products:\n  - {{key: {key}, name: K, channel: C0K, repository: /r}}\n"
+        f"flags:\n  environments: [{environment}]\n  default_environment: {environment}\n  protected: []\n",
+    ))
+    assert config.product(key) is not None and config.flags.environments == [environment]
 
 
 def test_every_problem_is_reported_at_once(tmp_path):

@@ -98,16 +98,37 @@ def test_the_owner_approves_and_the_requester_is_told(rc):
     assert "*Approved* by <@U0DANA>" in decided["text"] and all(b["type"] != "actions" for b in decided["blocks"])
 
 
+def turned_on_in_production(rc: Rig, key: str, owner: str = "U0DANA") -> None:
+    """Even the owner's change waits; an admin approves it."""
+    assert "waits for the approval" in flag(rc, f"on {key} production", owner)
+    rc.settled()
+    request = wait_for(lambda: [m for m in flags_channel(rc) if m["blocks"] and f"asks to turn on `{key}`" in m["text"]])[-1]
+    assert "You cannot approve or reject your own request" in rc.click(owner, "flag_approve", message=request, channel_id="C0FLAGS")
+    rc.slack.block_action("U0ADMIN", "flag_approve", message=request, channel_id="C0FLAGS")
+    wait_for(lambda: f"`{key}` (" in (listed := flag(rc, "list", owner)) and "production: on" in listed)
+
+
+def test_the_owner_and_admins_wait_for_someone_else_in_a_protected_environment(rc):
+    flag(rc, "create own-v1", "U0DANA")
+    turned_on_in_production(rc, "own-v1")
+    assert "waits for the approval" in flag(rc, "rollout own-v1 20% production", "U0ADMIN")
+    rc.settled()
+    request = wait_for(lambda: [m for m in flags_channel(rc) if m["blocks"] and "asks to roll out to 20%" in m["text"]])[-1]
+    assert "You cannot approve or reject your own request" in rc.click("U0ADMIN", "flag_approve", message=request, channel_id="C0FLAGS")
+    rc.slack.block_action("U0DANA", "flag_approve", message=request, channel_id="C0FLAGS")
+    wait_for(lambda: "production: on for 20%" in flag(rc, "list", "U0DANA"))
+
+
 def test_turning_off_is_the_kill_switch_for_anyone_at_once(rc):
     flag(rc, "create search-ai ops", "U0DANA")
-    assert "is now on" in flag(rc, "on search-ai production", "U0DANA")  # the owner needs no approval
+    turned_on_in_production(rc, "search-ai")
     assert "is now off" in flag(rc, "off search-ai production", "U0STRANGER")
     assert "production: off" in flag(rc, "list", "U0STRANGER")
 
 
 def test_a_freeze_allows_only_the_kill_switch_in_protected_environments(rc):
     flag(rc, "create cart-promo", "U0DANA")
-    flag(rc, "on cart-promo production", "U0DANA")
+    turned_on_in_production(rc, "cart-promo")
     assert "Frozen" in rc.command_of("/freeze", "start 3d Black Friday all", "U0ADMIN")
     assert "A change freeze is in force" in flag(rc, "rollout cart-promo 50% production", "U0DANA")
     assert "is now on for 50%" in flag(rc, "rollout cart-promo 50%", "U0DANA")  # staging is not protected
@@ -129,7 +150,7 @@ def test_targets_owner_and_archive(rc):
 
 def test_approving_an_old_request_never_undoes_a_kill_switch(rc):
     flag(rc, "create pay-v4", "U0DANA")
-    flag(rc, "on pay-v4 production", "U0DANA")
+    turned_on_in_production(rc, "pay-v4")
     assert "waits for the approval" in flag(rc, "rollout pay-v4 20% production", "U0ERIN")
     rc.settled()
     request = wait_for(lambda: [m for m in flags_channel(rc) if m["blocks"] and "roll out to 20%" in m["text"]])[-1]

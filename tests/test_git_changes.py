@@ -45,3 +45,26 @@ def test_a_missing_repository_or_branch_is_a_plain_error(tmp_path):
     repo.commit("One", "dana@example.com", when=NOW)
     with pytest.raises(RepositoryError):
         commits_since(str(repo.path), "release", None, NOW)
+
+
+def test_a_subject_that_is_not_utf8_is_read_with_replacement_characters(tmp_path):
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("Caf\u00e9 menu".encode("latin-1"), "dana@example.com", when=NOW)  # no encoding header: raw bytes
+    repo.commit("Cr\u00e8me br\u00fbl\u00e9e", "lee@example.com", when=NOW, encoding="latin1")  # recorded as latin-1
+    _, commits = commits_since(str(repo.path), "main", None, NOW)
+    assert [c.subject for c in commits] == ["Caf\ufffd menu", "Cr\u00e8me br\u00fbl\u00e9e"]
+
+
+def test_author_names_emails_and_subjects_of_any_length_are_read_whole(tmp_path):
+    repo = GitRepo(tmp_path / "repo")
+    name, email = "N" * 500, "a" * 400 + "@example.com"
+    repo.commit("S" * 5000, email, name, when=NOW)
+    _, [commit] = commits_since(str(repo.path), "main", None, NOW)
+    assert (commit.author_name, commit.author_email, commit.subject) == (name, email, "S" * 5000)
+
+
+def test_a_nul_character_in_a_commit_never_reaches_the_candidate(tmp_path):
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit(b"Fix\x00 the total", "dana@example.com", when=NOW)
+    _, [commit] = commits_since(str(repo.path), "main", None, NOW)
+    assert "\x00" not in commit.subject + commit.author_name + commit.author_email

@@ -14,7 +14,8 @@ import pytest
 from bot.config import Config
 from bot.errors import Refused
 from bot.flags import service as flag_service
-from bot.flags.model import FlagType
+import storage.flags as flag_store
+from bot.flags.model import FlagState, FlagType
 from bot.release import freezes, service, signoffs
 from bot.release.model import Commit, Trigger
 from bot.release.service import CutRequest, ReleaseRequest
@@ -34,11 +35,16 @@ ALLOWED = {
     "verify": {"engineer", "delegate", "release manager"},
     "declare non-viable": {"engineer", "release manager", "product admin", "admin"},
     "hand over": {"release manager", "product admin", "admin"},
-    "release": {"release manager", "product admin", "admin"},
+    "release a ready candidate": {"release manager", "product admin", "admin"},
+    # nobody pushes unverified changes alone: a reason and a product admin or admin
+    "release with pending verifications": {"product admin", "admin"},
     "freeze the product": {"product admin", "admin"},
     "freeze all products": {"admin"},
-    "change a protected flag": {"engineer", "product admin", "admin"},  # engineer owns the flag
-    "approve a flag request": {"engineer", "product admin", "admin"},
+    # in a protected environment every change waits for someone else, owners and admins included
+    "change a protected flag at once": set(),
+    "turn a protected flag off": set(ROLES),
+    "approve a flag request": {"engineer", "product admin", "admin"},  # engineer owns the flag
+    "approve the owner's flag request": {"product admin", "admin"},  # never one's own
 }
 
 
@@ -72,18 +78,28 @@ def attempt(db, world, action: str, user: str) -> bool:
             signoffs.declare_nonviable(db, config, candidate_id, user, "broken", None, NOW)
         elif action == "hand over":
             signoffs.hand_over(db, config, product, user, person("U0NEW"), NOW)
-        elif action == "release":
+        elif action.startswith("release"):
+            if action == "release a ready candidate":
+                signoffs.verify(db, config, candidate_id, "U0DEL", NOW)
+                signoffs.verify(db, config, candidate_id, "U0RM", NOW)
             candidate = service.check_release(db, config, ReleaseRequest(product, user, pending_reason="tested"), NOW)
             service.record_release(db, config, ReleaseRequest(product, user, pending_reason="tested"), candidate.id, NOW)
         elif action == "freeze the product":
             freezes.start(db, config, "checkout", NOW + dt.timedelta(days=1), "peak", user, NOW)
         elif action == "freeze all products":
             freezes.start(db, config, "all", NOW + dt.timedelta(days=1), "peak", user, NOW)
-        elif action == "change a protected flag":
+        elif action == "change a protected flag at once":
             outcome = flag_service.change(db, config, "checkout-v2", "production", {"op": "on"}, user, NOW)
             return outcome.request_id is None
-        elif action == "approve a flag request":
-            pending = flag_service.change(db, config, "checkout-v2", "production", {"op": "on"}, "U0STRANGER", NOW)
+        elif action == "turn a protected flag off":
+            flag_service.change(db, config, "checkout-v2", "production", {"op": "rollout", "percent": 5}, "U0ENG", NOW)
+            with db.transaction() as session:  # on, as an approval would have left it
+                flag_store.set_state(session, "checkout-v2", "production", FlagState(enabled=True), "U0ADMIN", NOW)
+            outcome = flag_service.change(db, config, "checkout-v2", "production", {"op": "off"}, user, NOW)
+            return outcome.request_id is None and not flag_service.get(db, "checkout-v2").state("production").enabled
+        elif action.startswith("approve"):
+            requester = "U0ENG" if action == "approve the owner's flag request" else "U0STRANGER"
+            pending = flag_service.change(db, config, "checkout-v2", "production", {"op": "on"}, requester, NOW)
             flag_service.decide(db, config, pending.request_id, True, user, NOW)
         else:
             raise AssertionError(action)

@@ -126,8 +126,25 @@ def test_until_accepts_dates_times_and_durations(words, until, used):
     assert parse_until(words, NOW, "America/New_York") == (until, used)
 
 
-@pytest.mark.parametrize("words", [["tomorrow"], ["3x"], ["2026-13-40"], ["2026-11-01"], [], ["99999d"], ["0m"], ["9999-12-31"]])
+@pytest.mark.parametrize("words", [["tomorrow"], ["3x"], ["2026-13-40"], ["2026-11-01"], [], ["0m"]])
 def test_nonsense_or_the_past_is_refused_with_an_example(words):
     with pytest.raises(Refused) as refused:
         parse_until(words, NOW, "America/New_York")
     assert "2026-11-30" in str(refused.value) or "already passed" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "words", [["99999d"], ["367d"], ["9999w"], ["9" * 30 + "m"], ["9999-12-31"], ["9999-12-30"], ["2030-01-01", "10:00"]]
+)
+def test_a_freeze_end_far_in_the_future_is_refused_in_plain_words(words):
+    with pytest.raises(Refused, match="A freeze lasts at most 366 days"):
+        parse_until(words, NOW, "America/New_York")
+    assert parse_until(["366d"], NOW, "America/New_York")[0] == NOW + dt.timedelta(days=366)
+
+
+def test_a_freeze_without_a_practical_end_still_gives_an_answer():
+    """Freezes stored before the limit, or by hand: the verdict must still come, and quickly."""
+    f = freeze("all", at(2026, 11, 16, 0), dt.datetime(9999, 12, 31, 23, 59, tzinfo=UTC))
+    verdict = WINDOW.verdict(NOW, [f], "checkout")
+    assert not verdict.open and verdict.next_open == f.ends_at
+    assert "9999" in WINDOW.describe(verdict.next_open, NOW)

@@ -90,7 +90,12 @@ def test_pending_verifications_are_listed_and_a_reason_releases_anyway(rc, hook)
     ready_candidate(rc, verified=False)
     refusal = rc.command("release", "U0DANA")
     assert "still has pending verifications: <@U0LEAD>" in refusal and "/rc release <reason>" in refusal
-    assert "Released" in rc.command("release QA covered the rounding fix", "U0DANA")
+    # the release manager alone releases only a ready candidate, reason or not
+    refusal = rc.command("release QA covered the rounding fix", "U0DANA")
+    assert "still has pending verifications: <@U0LEAD>" in refusal
+    assert "a product admin or an admin must release it with the reason" in refusal and hook.requests == []
+    assert "To release it anyway, give the reason" in rc.command("release", "U0ADMIN")
+    assert "Released" in rc.command("release QA covered the rounding fix", "U0ADMIN")
     rc.settled()
     [record] = releases(rc)
     assert record["pending_reason"] == "QA covered the rounding fix"

@@ -80,3 +80,36 @@ def test_times_come_back_aware_and_in_utc(db):
 def test_ping_tells_a_reachable_database_from_an_unreachable_one(db):
     assert db.ping()
     assert not Database("postgresql+psycopg://postgres@127.0.0.1:1/nothing").ping()
+
+
+def test_the_migrated_schema_matches_the_models(db):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from storage.models import Base
+
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_authors_and_profile_names_of_any_length_are_stored_whole(db):
+    import random
+
+    from bot.config import Config
+    from bot.release import service
+    from bot.release.model import Commit, Trigger
+    from storage.slack_users import SlackUser, remember_user, users
+    from tests.conftest import BASE_CONFIG
+
+    config = Config.model_validate(BASE_CONFIG)
+    name, email = "N" * 700, "e" * 600 + "@example.com"
+    request = service.CutRequest(product=config.product("checkout"), trigger=Trigger.MANUAL, actor="U0RM")
+    commit = Commit("a" * 40, email, name, "S" * 10_000, NOW)
+    cut = service.record_cut(db, config, request, "a" * 40, None, [commit], {email: None}, {}, NOW, random.Random(1))
+    [change] = service.get(db, cut.candidate.id).changes
+    assert (change.author_name, change.author_email, change.subject) == (name, email, "S" * 10_000)
+    with db.transaction() as session:
+        remember_user(session, SlackUser("U0LONG", name, email, "America/New_York", False, False), NOW)
+    with db.reading() as session:
+        assert users(session, ["U0LONG"], NOW)["U0LONG"].name == name

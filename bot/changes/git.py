@@ -25,9 +25,11 @@ class RepositoryError(Exception):
 
 
 def _git(args: list[str], cwd: str | None = None, timeout: float = GIT_TIMEOUT) -> str:
+    """Output decoded as UTF-8; bytes that are not (a latin-1 subject without an encoding header)
+    become replacement characters instead of failing the cut."""
     try:
         result = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+            ["git", *args], cwd=cwd, capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=timeout,
             env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
         )
     except subprocess.TimeoutExpired:
@@ -124,7 +126,8 @@ def _is_ancestor(git_dir: str, base: str, head: str) -> bool:
 
 
 def _parse(record: str) -> Commit:
-    sha, email, name, timestamp, subject = record.strip("\n").split(FIELD, 4)
+    """NUL characters, which git allows and PostgreSQL refuses in text, are dropped."""
+    sha, email, name, timestamp, subject = record.strip("\n").replace("\x00", "").split(FIELD, 4)
     return Commit(
         sha=sha,
         author_email=email.lower(),

@@ -73,7 +73,7 @@ def change(db: Database, config: Config, key: str, environment: str | None, oper
         protected = environment in config.flags.protected
         if protected and not rules.is_kill_switch(operation) and _frozen(session, flag, now):
             raise Refused(f"A change freeze is in force for `{key}`; in {environment} only turning it off is allowed.")
-        if rules.needs_approval(config, flag, environment, actor, operation):
+        if rules.needs_approval(config, environment, operation):
             return _request(session, config, flag, environment, operation, actor, now)
         return _apply(session, config, flag, environment, operation, actor, now, approver=None)
 

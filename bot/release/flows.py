@@ -102,7 +102,7 @@ async def release(runtime: Runtime, request: service.ReleaseRequest) -> Release:
     try:
         candidate = await asyncio.to_thread(service.check_release, runtime.db, runtime.config, request, runtime.clock.now())
         if product.deploy_hook is not None:
-            body = deploy_hook.payload(candidate, product.name, request.actor, request.exception, request.note)
+            body = deploy_hook.payload(candidate, product.name, request.actor, request.exception, request.note, runtime.clock.now())
             try:
                 await deploy_hook.call(product.deploy_hook, body, runtime.hook_backoff)
             except deploy_hook.DeployHookFailed as exc:

@@ -18,7 +18,8 @@ from bot.errors import Refused
 from storage import Database
 
 UNTIL_EXAMPLE = "a date like 2026-11-30, a date and time like 2026-11-30 17:00, or a duration like 3d, 12h or 90m"
-DURATION = re.compile(r"^(\d{1,4})([mhdw])$")
+DURATION = re.compile(r"^(\d+)([mhdw])$")
+MAX_FREEZE = dt.timedelta(days=366)  # the release hours' next opening is searched this far and more
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 ALL = "all"
 
@@ -28,23 +29,34 @@ def parse_until(words: list[str], now: dt.datetime, timezone: str) -> tuple[dt.d
     zone = ZoneInfo(timezone)
     first = words[0].lower() if words else ""
     match = DURATION.match(first)
-    if match:
-        return _future(now + dt.timedelta(**{UNITS[match[2]]: int(match[1])}), now), 1
     try:
+        if match:
+            return _future(now + dt.timedelta(**{UNITS[match[2]]: int(match[1])}), now), 1
         if len(words) > 1 and re.fullmatch(r"\d{1,2}:\d{2}", words[1]):
             return _future(dt.datetime.strptime(f"{words[0]} {words[1]}", "%Y-%m-%d %H:%M").replace(tzinfo=zone), now), 2
         if "T" in first.upper():
             return _future(dt.datetime.strptime(words[0].upper(), "%Y-%m-%dT%H:%M").replace(tzinfo=zone), now), 1
         day = dt.date.fromisoformat(first)
         return _future(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), zone), now), 1
-    except (ValueError, OverflowError):
+    except OverflowError:
+        raise _too_far(first) from None
+    except ValueError:
         raise Refused(f"I could not read `{{typed}}` as the end of the freeze. Use {UNTIL_EXAMPLE}.", typed=first[:40]) from None
 
 
 def _future(instant: dt.datetime, now: dt.datetime) -> dt.datetime:
     if instant <= now:
         raise Refused("That time has already passed; a freeze must end in the future.")
+    if instant - now > MAX_FREEZE:
+        raise _too_far(f"{instant:%Y-%m-%d}")
     return instant
+
+
+def _too_far(until: str) -> Refused:
+    return Refused(
+        f"A freeze lasts at most {MAX_FREEZE.days} days, and `{until[:40]}` is further away. "
+        "Freeze until a nearer date and start a new freeze when it ends."
+    )
 
 
 def _channels(config: Config, scope: str) -> list[str]:

@@ -17,6 +17,7 @@ import holidays
 from bot.config import WEEKDAYS, ReleaseHours
 
 SEARCH_DAYS = 400
+SEARCH_HORIZON = dt.timedelta(days=SEARCH_DAYS)
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,8 @@ class ReleaseWindow:
             if not blocking:
                 return candidate
             candidate = max(f.ends_at for f in blocking)
+            if candidate - instant > SEARCH_HORIZON:
+                return candidate  # a freeze without a practical end (year 9999): no hours are searched that far
         raise ValueError("no release window within a year; check release_hours")
 
     def _next_hours_start(self, instant: dt.datetime) -> dt.datetime:
@@ -110,8 +113,11 @@ class ReleaseWindow:
         raise ValueError("no release day within a year; check release_hours")
 
     def describe(self, instant: dt.datetime, now: dt.datetime | None = None) -> str:
-        """'Monday 08:00 EST' in the release hours' time zone; with the date when a week or more away."""
+        """'Monday 08:00 EST' in the release hours' time zone; with the date when a week or more away,
+        and the year when months away."""
         local = instant.astimezone(self.zone)
+        if now is not None and instant - now >= dt.timedelta(days=180):
+            return local.strftime("%A %B %-d %Y %H:%M %Z")
         if now is not None and instant - now >= dt.timedelta(days=6):
             return local.strftime("%A %B %-d %H:%M %Z")
         return local.strftime("%A %H:%M %Z")

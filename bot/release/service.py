@@ -275,8 +275,14 @@ def check_release(db: Database, config: Config, request: ReleaseRequest, now: dt
             f"Only the release manager {mention(candidate.release_manager)} or an admin can release {candidate.version}."
         )
     pending = candidate.pending
+    names = ", ".join(mention(candidate.verifier_of(e.user)) if e.user is None else mention(e.user) for e in pending)
+    if pending and not config.is_admin(request.actor, product):
+        raise Refused(
+            f"{candidate.version} still has pending verifications: {names}. The release manager releases only a "
+            "ready candidate; to release it before they verify, a product admin or an admin must release it "
+            "with the reason: `/rc release <reason>`."
+        )
     if pending and not request.pending_reason:
-        names = ", ".join(mention(candidate.verifier_of(e.user)) if e.user is None else mention(e.user) for e in pending)
         raise Refused(
             f"{candidate.version} still has pending verifications: {names}. To release it anyway, give the reason, "
             "which is recorded and announced: `/rc release <reason>`."
@@ -347,11 +353,15 @@ def releases_of(db: Database, product: str, limit: int = 10) -> list[Release]:
         return releases.newest_first(session, product, limit)
 
 
+def release_lease(product: str) -> str:
+    return f"release:{product}"
+
+
 def begin_release(db: Database, product: str, token: str, now: dt.datetime, hold: dt.timedelta) -> bool:
     with db.transaction() as session:
-        return leases.claim(session, f"release:{product}", token, now, now + hold)
+        return leases.claim(session, release_lease(product), token, now, now + hold)
 
 
 def end_release(db: Database, product: str, token: str) -> None:
     with db.transaction() as session:
-        leases.release(session, f"release:{product}", token)
+        leases.release(session, release_lease(product), token)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import datetime as dt
 
 import storage.candidates as candidates
+import storage.leases as leases
 from bot.config import Config, Product
 from bot.errors import Refused
 from bot.release.model import IN_PROGRESS, Candidate, CandidateState
-from bot.release.service import mention, owe_dm, owe_notice, owe_thread
+from bot.release.service import mention, owe_dm, owe_notice, owe_thread, release_lease
 from storage import Database
 from storage.slack_users import SlackUser
 
@@ -85,11 +86,22 @@ def _check_nonviable(config: Config, candidate: Candidate, user: str) -> None:
         )
 
 
-def check_nonviable_allowed(db: Database, config: Config, candidate_id: int, user: str) -> Candidate:
+def _check_not_releasing(session, candidate: Candidate, now: dt.datetime, *, lock: bool = False) -> None:
+    """A release in flight (its lease is held while the deploy hook runs) would mark the candidate
+    released over the report, so a report waits for the release to finish or fail. With `lock` the
+    lease row stays locked until the report is committed, so no release starts in between."""
+    if leases.is_held(session, release_lease(candidate.product), now, lock=lock):
+        raise Refused(
+            f"A release of {candidate.version} is under way; declare it non-viable after it finishes or fails."
+        )
+
+
+def check_nonviable_allowed(db: Database, config: Config, candidate_id: int, user: str, now: dt.datetime) -> Candidate:
     """Asked before the modal opens, so nobody fills in a form only to be refused."""
     with db.reading() as session:
         candidate = _open_candidate(session, candidate_id)
-    _check_nonviable(config, candidate, user)
+        _check_nonviable(config, candidate, user)
+        _check_not_releasing(session, candidate, now)
     return candidate
 
 
@@ -102,6 +114,7 @@ def declare_nonviable(
     with db.transaction() as session:
         candidate = _open_candidate(session, candidate_id)
         _check_nonviable(config, candidate, user)
+        _check_not_releasing(session, candidate, now, lock=True)
         candidates.update_candidate(
             session, candidate.id, state=CandidateState.NON_VIABLE,
             nonviable_reason=reason, nonviable_next_steps=next_steps, nonviable_by=user,

@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 import storage.slack_users as cache
 from bot.runtime import Runtime
+from storage.limits import EMAIL
 from storage.slack_users import SlackUser
 
 FRESH_FOR = dt.timedelta(days=7)  # a user_change event refreshes a cached person at once
@@ -57,6 +58,8 @@ class SlackDirectory:
     async def users_for_emails(self, emails: list[str]) -> dict[str, str | None]:
         configured = self.runtime.config.people_by_email
         matched = {email: configured[email] for email in emails if email in configured}
+        # an address longer than any email (git allows one) matches nobody; it is not asked nor cached
+        matched |= {email: None for email in emails if email not in matched and len(email) > EMAIL}
         rest = [email for email in emails if email not in matched]
         cached = await asyncio.to_thread(self._cached_emails, rest)
         unknown = [email for email in rest if email not in cached]

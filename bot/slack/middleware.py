@@ -1,5 +1,5 @@
-"""Bolt middleware: count every request, refuse oversized command text before any listener, and let
-a redelivered event have no second effect."""
+"""Bolt middleware: count every request, drop NUL characters and refuse oversized command text before
+any listener, and let a redelivered event have no second effect."""
 
 from __future__ import annotations
 
@@ -35,9 +35,23 @@ def request_kind(body: dict) -> str:
     return KINDS.get(body.get("type", ""), "other")
 
 
+def without_nul(value):
+    """The payload with NUL characters dropped from every string, in place: PostgreSQL refuses them
+    in text, and no command, form or button means anything by one."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            value[key] = without_nul(item)
+    elif isinstance(value, list):
+        value[:] = [without_nul(item) for item in value]
+    return value
+
+
 def register(app: AsyncApp, runtime: Runtime) -> None:
     @app.middleware
     async def count_and_dedupe(body: dict, next) -> BoltResponse | None:
+        without_nul(body)  # listeners read this same dict
         kind = request_kind(body)
         too_long = too_long_reply(body["command"], body.get("text", ""), MAX_TEXT) if kind == "command" else None
         if too_long:

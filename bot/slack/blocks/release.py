@@ -10,12 +10,30 @@ from bot.slack import ids
 from bot.slack.blocks.text import clip, escape, mention, private_reply, section
 
 
-REASON_IN_BUTTON = 400  # characters; a button value holds 2,000 and JSON may quote some
+REASON_IN_BUTTON = 400  # characters of the reason kept
+BUTTON_VALUE_LIMIT = 2000  # Slack's limit for a button value (a modal's private_metadata holds 3,000)
 
 
 def exception_state(candidate_id: int, pending_reason: str | None) -> str:
-    """The candidate and the reason for pending sign-offs, carried by the button and the modal."""
-    return json.dumps({"candidate": candidate_id, "reason": clip(pending_reason or "", REASON_IN_BUTTON)}, ensure_ascii=False)
+    """The candidate and the reason for pending sign-offs, carried by the button and the modal.
+
+    JSON may write one character as six (a control character is \\u0001), so the reason is cut
+    where its quoted form would no longer fit in the button."""
+    reason = clip(pending_reason or "", REASON_IN_BUTTON)
+    budget = BUTTON_VALUE_LIMIT - len(_state(candidate_id, ""))
+    if len(_state(candidate_id, reason)) - len(_state(candidate_id, "")) > budget:
+        kept, used = [], 1  # room for the ellipsis
+        for char in reason:
+            used += len(json.dumps(char, ensure_ascii=False)) - 2
+            if used > budget:
+                break
+            kept.append(char)
+        reason = "".join(kept) + "…"
+    return _state(candidate_id, reason)
+
+
+def _state(candidate_id: int, reason: str) -> str:
+    return json.dumps({"candidate": candidate_id, "reason": reason}, ensure_ascii=False)
 
 
 def closed_reply(message: str, candidate: Candidate, pending_reason: str | None) -> dict:

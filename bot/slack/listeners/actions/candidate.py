@@ -69,7 +69,8 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         await ack()
         try:
             candidate = await asyncio.to_thread(
-                signoffs.check_nonviable_allowed, runtime.db, runtime.config, candidate_id_of(action), body["user"]["id"]
+                signoffs.check_nonviable_allowed,
+                runtime.db, runtime.config, candidate_id_of(action), body["user"]["id"], runtime.clock.now(),
             )
         except Refused as refusal:
             await tell(respond, refusal_text(refusal))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+from storage.limits import SLACK_ID
+
+MENTION = re.compile(rf"^<@([UW][A-Z0-9]{{1,{SLACK_ID - 1}}})(?:\|[^>]*)?>$")  # an id that fits its columns
 MAX_TEXT = 4000
 
 

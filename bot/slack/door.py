@@ -49,11 +49,13 @@ def verified(secret: str, body: bytes, timestamps: list[str], signatures: list[s
 
 def parsed(request: Request, body: bytes) -> AsyncBoltRequest | None:
     """Bolt's request for a body that is UTF-8 and a JSON object (JSON, or a form's payload) or a form."""
+    if not body:
+        return None
     try:
         bolt_request = to_async_bolt_request(request, body)
     except (ValueError, TypeError, AttributeError):  # not UTF-8, not JSON, JSON but not an object
         return None
-    return bolt_request if isinstance(bolt_request.body, dict) else None
+    return bolt_request if isinstance(bolt_request.body, dict) and bolt_request.body else None
 
 
 def refused() -> Response:

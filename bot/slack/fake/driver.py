@@ -84,13 +84,14 @@ class SlackDriver:
         self._last = (raw, sent)
         return self._client.post(self.events_url, content=raw, headers=sent)
 
-    def resend(self) -> httpx.Response:
+    def resend(self, events_url: Optional[str] = None) -> httpx.Response:
         """POST the previous request again byte for byte, timestamp and signature included, as
-        Slack's retries and anyone replaying a captured request within five minutes would."""
+        Slack's retries and anyone replaying a captured request within five minutes would;
+        ``events_url`` sends it to another replica."""
         if self._last is None:
             raise ValueError("nothing sent yet")
         raw, headers = self._last
-        return self._client.post(self.events_url, content=raw, headers=headers)
+        return self._client.post(events_url or self.events_url, content=raw, headers=headers)
 
     def _post_form(self, fields: dict) -> httpx.Response:
         return self.post_raw(urlencode(fields).encode(), "application/x-www-form-urlencoded")

@@ -53,7 +53,7 @@ def parsed(request: Request, body: bytes) -> AsyncBoltRequest | None:
         return None
     try:
         bolt_request = to_async_bolt_request(request, body)
-    except (ValueError, TypeError, AttributeError):  # not UTF-8, not JSON, JSON but not an object
+    except (ValueError, TypeError, AttributeError, LookupError):  # not UTF-8, not JSON, not shaped like a payload
         return None
     return bolt_request if isinstance(bolt_request.body, dict) and bolt_request.body else None
 

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from bot.slack.ids import CANDIDATE_ACTIONS_BLOCK, VERIFY
 from tests.test_slack_door import slash_body
 
 FORM = "application/x-www-form-urlencoded"
@@ -83,18 +84,17 @@ def test_a_signed_body_that_is_not_a_slack_payload_is_401(slack, fake_slack, bod
 def interaction_body(fake_slack) -> bytes:
     payload = {"type": "block_actions", "user": {"id": "U0DANA"}, "team": {"id": fake_slack.team_id},
                "response_url": fake_slack.new_response_url(channel_id="C0CHECKOUT", user_id="U0DANA"),
-               "actions": [{"action_id": "rc_verify", "block_id": "rc_actions", "type": "button", "value": "1"}]}
+               "actions": [{"action_id": VERIFY, "block_id": CANDIDATE_ACTIONS_BLOCK, "type": "button", "value": "1"}]}
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
 def timestamp_is_acceptable(text: str, now: int) -> bool:
-    stripped = text.strip()
-    return bool(re.fullmatch(r"[0-9]{1,12}", stripped)) and abs(int(stripped) - now) <= 300
+    return bool(re.fullmatch(r"[0-9]{1,12}", text)) and abs(int(text) - now) <= 300
 
 
 @st.composite
 def forged_headers(draw, slack, body: bytes) -> list[tuple[str, str]]:
-    """Slack's two headers with one thing wrong, or several, drawn at random."""
+    """Slack's two headers with one thing wrong, drawn at random."""
     now = int(time.time())
     good = signed(slack, body, str(now))
     kind = draw(st.sampled_from(["timestamp", "skew", "signature", "other_body", "drop", "repeat"]))

@@ -17,7 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import metrics
-from bot.inbox import forget_old_deliveries
+from bot.inbox import forget_old_deliveries, forget_old_requests
 from bot.release import flows, freezes
 from bot.runtime import Runtime
 from bot.slack.delivery import prune_delivered
@@ -38,8 +38,9 @@ class Job:
 
 async def housekeeping(runtime: Runtime, product: str | None = None, **_options) -> str:
     forgotten = await asyncio.to_thread(forget_old_deliveries, runtime.db, runtime.clock)
+    replays = await asyncio.to_thread(forget_old_requests, runtime.db, runtime.clock)
     pruned = await asyncio.to_thread(prune_delivered, runtime)
-    return f"forgot {forgotten} old Slack event ids and {pruned} delivered messages"
+    return f"forgot {forgotten} old Slack event ids, {replays} old request signatures and {pruned} delivered messages"
 
 
 async def daily_candidates(runtime: Runtime, product: str | None = None, *, scheduled: bool = False) -> str:
@@ -73,7 +74,7 @@ JOBS: dict[str, Job] = {
     for job in (
         Job("daily-candidates", daily_candidates, _daily_trigger, "cut a candidate for every product with new changes"),
         Job("freeze-ends", freeze_ends, lambda _runtime: IntervalTrigger(minutes=1), "announce freezes that ran out"),
-        Job("housekeeping", housekeeping, lambda _runtime: IntervalTrigger(hours=1), "prune old Slack event ids"),
+        Job("housekeeping", housekeeping, lambda _runtime: IntervalTrigger(hours=1), "prune old Slack event ids and request signatures"),
     )
 }
 

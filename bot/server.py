@@ -8,24 +8,30 @@ import logging
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot import metrics
 from bot.api import ofrep
 from bot.api.routes import routes as api_routes
+from bot.body_limit import BodyLimit, BodyTooLarge, refusal_handler
 from bot.runtime import Runtime
 from bot.scheduler import start_scheduler
 from bot.slack.delivery import Delivery, delivery_backlog
+from bot.slack.door import slack_door
 
 log = logging.getLogger(__name__)
 
-MAX_SLACK_BODY = 1 << 20  # Slack's own payloads are far smaller; refuse floods before parsing
+
+
+def count_refusal(path: str) -> None:
+    if path == "/slack/events":
+        metrics.slack_requests.labels("unknown", "too_large").inc()
 
 
 def build_asgi(
@@ -35,18 +41,6 @@ def build_asgi(
     socket_mode: bool = False,
     run_scheduler: bool = True,
 ) -> Starlette:
-    handler = AsyncSlackRequestHandler(slack_app)
-
-    async def slack_events(request: Request) -> Response:
-        declared = request.headers.get("content-length", "0")
-        if not declared.isdigit() or int(declared) > MAX_SLACK_BODY:
-            metrics.slack_requests.labels("unknown", "too_large").inc()
-            return PlainTextResponse("request too large", status_code=413)
-        response = await handler.handle(request)
-        if response.status_code == 401:
-            metrics.slack_requests.labels("unknown", "unauthorized").inc()
-        return response
-
     async def healthz(_request: Request) -> JSONResponse:
         if await asyncio.to_thread(runtime.db.ping):
             return JSONResponse({"status": "ok"})
@@ -89,5 +83,10 @@ def build_asgi(
         *ofrep.routes(runtime),
     ]
     if not socket_mode:
-        routes.append(Route("/slack/events", slack_events, methods=["POST"]))
-    return Starlette(routes=routes, lifespan=lifespan)
+        routes.append(Route("/slack/events", slack_door(runtime, slack_app), methods=["POST"]))
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(BodyLimit, on_refused=count_refusal)],
+        exception_handlers={BodyTooLarge: refusal_handler(count_refusal)},
+    )

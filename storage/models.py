@@ -42,6 +42,15 @@ class SlackEvent(Base):
     received_at: Mapped[dt.datetime]
 
 
+class SlackSignedRequest(Base):
+    """A signed HTTP request from Slack already handled: the same signature again is a replay."""
+
+    __tablename__ = "slack_signed_requests"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
 class JobRun(Base):
     """One claimed run of a scheduled job: the unique key makes each run happen once."""
 

@@ -68,6 +68,8 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
 
     @app.error
     async def on_error(error: Exception, body: dict, respond=None) -> None:
+        """Answers at the body's response_url: safe because over HTTP only bodies bot.slack.door
+        verified reach Bolt, and Socket Mode bodies come over Slack's authenticated websocket."""
         metrics.slack_requests.labels(request_kind(body), "error").inc()
         log.exception("error handling a Slack %s", request_kind(body), exc_info=error)
         if respond is not None and body.get("response_url"):

@@ -40,6 +40,7 @@ class SlackDriver:
         self.signing_secret = signing_secret
         self.fake = fake
         self._client = httpx.Client(timeout=timeout)
+        self._last: Optional[tuple[bytes, dict]] = None
 
     def close(self) -> None:
         self._client.close()
@@ -80,7 +81,17 @@ class SlackDriver:
             **(headers or {}),
         }
         sent = {name: value for name, value in all_headers.items() if value is not None}
+        self._last = (raw, sent)
         return self._client.post(self.events_url, content=raw, headers=sent)
+
+    def resend(self, events_url: Optional[str] = None) -> httpx.Response:
+        """POST the previous request again byte for byte, timestamp and signature included, as
+        Slack's retries and anyone replaying a captured request within five minutes would;
+        ``events_url`` sends it to another replica."""
+        if self._last is None:
+            raise ValueError("nothing sent yet")
+        raw, headers = self._last
+        return self._client.post(events_url or self.events_url, content=raw, headers=headers)
 
     def _post_form(self, fields: dict) -> httpx.Response:
         return self.post_raw(urlencode(fields).encode(), "application/x-www-form-urlencoded")

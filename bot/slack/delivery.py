@@ -7,7 +7,22 @@ state at delivery time, so an update can never bring back an older state.
 
 A crash between Slack taking a post and the post being recorded is recovered by looking: the send
 is marked as begun before the call, every post carries metadata naming its outbox item, and the
-next sender of a message marked as begun first looks for it in the channel or thread.
+next sender of a message marked as begun first looks for it in the channel or thread, following
+Slack's cursors through long threads and busy channels (at most LOOK_PAGES pages).
+
+A message Slack will never take as it is (a channel the bot is not in, a message too long, a
+missing scope) is set aside and its fixers are told once (bot/slack/setaside.py); its lane goes on.
+A thread event whose candidate message was set aside is set aside with it, since it has no parent.
+A later notice of that candidate posts the message afresh, once its channel takes posts again; it
+cannot post a second one: a set-aside post is certain not to have been taken by the call that was
+refused, and if an earlier attempt of it may have been taken (a timeout, a 5xx) the later notice
+first looks for that post's tag in the channel and, found, updates it instead.
+
+Errors of the token itself (invalid_auth, token_revoked, account_inactive, not_allowed_token_type)
+would fail every lane alike and heal all at once when someone installs a good token, so they set
+nothing aside: the worker pauses all delivery (PAUSE, doubling up to MAX_PAUSE, on the injected
+clock), logs it at CRITICAL level each time and shows it in /metrics (`releasebot_delivery_paused`).
+No direct message can tell anyone, the token being refused.
 """
 
 from __future__ import annotations
@@ -22,8 +37,10 @@ from slack_sdk.errors import SlackApiError
 
 import storage.outbox as outbox
 from bot.config import Config
+from bot import metrics
 from bot.release import service
 from bot.runtime import Runtime
+from bot.slack import setaside
 from bot.slack.blocks.candidate import candidate_message
 from bot.slack.blocks.flags import approval_message
 from bot.slack.client import make_delivery_client
@@ -36,11 +53,11 @@ LANES_PER_ROUND = 16
 ITEMS_PER_LANE = 50
 IDLE_WAIT = 1.0
 KEEP_DELIVERED = dt.timedelta(days=7)
+KEEP_SET_ASIDE = dt.timedelta(days=30)
 TAG_EVENT = "releasebot_outbox"
-# Without these a lost post cannot be looked for; it is sent again rather than held back forever.
-CANNOT_LOOK = {"missing_scope", "not_allowed_token_type", "channel_not_found", "not_in_channel"}
-# Slack will never take these as they are: record the failure and move on instead of blocking the lane.
-HOPELESS = {"invalid_blocks", "msg_too_long", "no_text", "invalid_arguments", "cant_update_message", "cannot_dm_bot", "user_not_found", "invalid_blocks_format"}
+LOOK_PAGES = 10  # pages of 200 messages looked through for a post a crash may have left unrecorded
+PAUSE = dt.timedelta(minutes=5)
+MAX_PAUSE = dt.timedelta(hours=1)
 
 
 class Delivery:
@@ -51,6 +68,8 @@ class Delivery:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        self._paused_until: dt.datetime | None = None
+        self._pause = PAUSE
 
     def wake(self) -> None:
         if self._loop is not None and not self._loop.is_closed():
@@ -88,9 +107,28 @@ class Delivery:
 
     async def deliver_due(self) -> int:
         now = self.runtime.clock.now()
+        if self._paused_until is not None and now < self._paused_until:
+            return 0
         lanes = await asyncio.to_thread(self._claim_lanes, now)
         results = await asyncio.gather(*(self._deliver_lane(lane) for lane in lanes))
-        return sum(results)
+        delivered = sum(results)
+        if delivered and self._paused_until is not None:
+            log.warning("Slack takes the bot token again: delivery resumed")
+            self._paused_until, self._pause = None, PAUSE
+            metrics.delivery_paused.clear()
+        return delivered
+
+    def _pause_all(self, now: dt.datetime, error: str) -> None:
+        """The token is refused: no lane can deliver until someone installs a good token."""
+        if self._paused_until is None or now >= self._paused_until:
+            if self._paused_until is not None:
+                self._pause = min(MAX_PAUSE, self._pause * 2)
+            self._paused_until = now + self._pause
+            metrics.delivery_paused.labels(error).set(1)
+        log.critical(
+            "Slack refuses the bot token (%s): ALL delivery paused until %s. Install the app again or set a valid "
+            "SLACK_BOT_TOKEN; messages stay owed meanwhile.", error, self._paused_until.isoformat(),
+        )
 
     def _claim_lanes(self, now: dt.datetime) -> list[str]:
         with self.runtime.db.transaction() as session:
@@ -108,6 +146,12 @@ class Delivery:
                 try:
                     await self._send(item, items[index + 1:])
                 except _Retry as retry:
+                    await asyncio.to_thread(self._postpone, item, now, retry)
+                    break
+                except _TokenRefused as refused:
+                    self._pause_all(now, str(refused))
+                    # nothing was taken by this call; an earlier attempt's mark stays
+                    retry = _Retry(str(refused), after=int(self._pause.total_seconds()), maybe_sent=item.sending_since is not None)
                     await asyncio.to_thread(self._postpone, item, now, retry)
                     break
                 delivered += 1
@@ -134,7 +178,7 @@ class Delivery:
 
     def _postpone(self, item: OutboxItem, now: dt.datetime, retry: _Retry) -> None:
         delay = dt.timedelta(seconds=retry.after or min(600, 2 ** min(item.attempts, 9)))
-        log.warning("delivery of %s #%s postponed %ss: %s", item.kind, item.id, delay.seconds, retry)
+        log.warning("delivery of %s #%s postponed %ss: %s", item.kind, item.id, int(delay.total_seconds()), retry)
         with self.runtime.db.transaction() as session:
             outbox.postpone(session, item.id, now + delay, str(retry), maybe_sent=retry.maybe_sent)
 
@@ -162,8 +206,18 @@ class Delivery:
             else:
                 await asyncio.to_thread(self._done, item, f"unknown kind {item.kind}")
         except _Hopeless as exc:
-            log.error("gave up on %s #%s: %s", item.kind, item.id, exc)
-            await asyncio.to_thread(self._done, item, f"gave up: {exc}")
+            target = exc.target or await self._target(item)
+            scope = setaside.needed_scope(exc.method, target) if str(exc) == "missing_scope" else None
+            await asyncio.to_thread(setaside.record, self.runtime, item, str(exc), target, scope)
+
+    async def _target(self, item: OutboxItem) -> str | None:
+        """The channel or person a message is for (a thread's: its candidate message's channel)."""
+        if item.kind == "dm":
+            return item.payload["user"]
+        if item.kind == "thread":
+            location = await asyncio.to_thread(self._location, service.notice_lane(item.candidate_id))
+            return location[0] if location else None
+        return item.payload.get("channel")
 
     async def _send_notice(self, item: OutboxItem, later: list[OutboxItem]) -> None:
         key = service.notice_lane(item.candidate_id)
@@ -171,6 +225,8 @@ class Delivery:
         if location and any(other.kind == "notice" for other in later):
             await asyncio.to_thread(self._done, item, "coalesced into a later update")
             return
+        if location is None:
+            location = await self._found_set_aside_post(item)
         message = await asyncio.to_thread(render_notice, self.runtime, item.candidate_id)
         if location is None:
             channel = item.payload["channel"]
@@ -183,6 +239,10 @@ class Delivery:
     async def _send_thread(self, item: OutboxItem) -> None:
         location = await asyncio.to_thread(self._location, service.notice_lane(item.candidate_id))
         if location is None:
+            parents = await asyncio.to_thread(self._set_aside_notices, item.lane)
+            if parents:  # no message to thread under: set aside with it, under its error
+                _, channel, error, _maybe = parents[-1]
+                raise _Hopeless(error, target=channel)
             raise _Retry("the candidate's message is not posted yet")
         await self._call(
             "chat_postMessage",
@@ -201,25 +261,58 @@ class Delivery:
         if place is None:
             return False
         channel, thread_ts = place
-        try:
-            if thread_ts:
-                found = await self._call("conversations_replies", channel=channel, ts=thread_ts, include_all_metadata=True, limit=200)
-            else:
-                oldest = f"{item.created_at.timestamp() - 60:.6f}"
-                found = await self._call("conversations_history", channel=channel, oldest=oldest, include_all_metadata=True, limit=200)
-        except (_Hopeless, _Retry) as exc:
-            if isinstance(exc, _Retry) and str(exc) not in CANNOT_LOOK:
-                raise
-            log.warning("cannot look for %s #%s before re-sending it: %s", item.kind, item.id, exc)
+        ts = await self._look_for(item, channel, thread_ts, item.created_at, {item.id})
+        if ts is None:
             return False
-        for message in found["messages"]:
-            if message.get("metadata") == _tag(item):
-                if item.kind == "notice":  # recorded now; the send goes on as an update to the current state
-                    await asyncio.to_thread(self._remember, service.notice_lane(item.candidate_id), channel, message["ts"])
-                    return False
-                await asyncio.to_thread(self._done, item, "already posted before an interrupted send")
-                return True
-        return False
+        if item.kind == "notice":  # recorded now; the send goes on as an update to the current state
+            await asyncio.to_thread(self._remember, service.notice_lane(item.candidate_id), channel, ts)
+            return False
+        await asyncio.to_thread(self._done, item, "already posted before an interrupted send")
+        return True
+
+    async def _found_set_aside_post(self, item: OutboxItem) -> tuple[str, str] | None:
+        """Before posting a candidate's message afresh: an earlier post of it that was set aside
+        after an attempt Slack may have taken is looked for, so the candidate gets one message."""
+        maybe = [(notice_id, created) for notice_id, _channel, _error, created in await asyncio.to_thread(self._set_aside_notices, item.lane) if created]
+        if not maybe:
+            return None
+        channel = item.payload["channel"]
+        ts = await self._look_for(item, channel, None, min(created for _, created in maybe), {notice_id for notice_id, _ in maybe})
+        if ts is None:
+            return None
+        await asyncio.to_thread(self._remember, service.notice_lane(item.candidate_id), channel, ts)
+        return channel, ts
+
+    async def _look_for(self, item: OutboxItem, channel: str, thread_ts: str | None, since: dt.datetime, ids: set[int]) -> str | None:
+        """The ts of a message tagged with one of `ids`, following cursors for at most LOOK_PAGES
+        pages; None when not found, or when the look-up is impossible (then the message is sent
+        again rather than held back, and the people who can grant the look-up are told)."""
+        method = "conversations_replies" if thread_ts else "conversations_history"
+        where = {"ts": thread_ts} if thread_ts else {"oldest": f"{since.timestamp() - 60:.6f}"}
+        cursor = None
+        for _ in range(LOOK_PAGES):
+            try:
+                page = await self._call(method, channel=channel, include_all_metadata=True, limit=200, cursor=cursor, **where)
+            except _Hopeless as exc:
+                log.warning("cannot look for %s #%s before re-sending it: %s", item.kind, item.id, exc)
+                if str(exc) == "missing_scope":
+                    await asyncio.to_thread(setaside.warn, self.runtime, item, "missing_scope", channel, setaside.needed_scope(method, channel))
+                return None
+            except _Retry as exc:
+                raise _Retry(str(exc), after=exc.after, maybe_sent=True) from None  # not looked yet: the mark stays
+            for message in page.get("messages", []):
+                tag = message.get("metadata") or {}
+                if tag.get("event_type") == TAG_EVENT and (tag.get("event_payload") or {}).get("outbox_id") in ids:
+                    return message["ts"]
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+        log.warning("%s #%s not found in %s pages of %s; sent again", item.kind, item.id, LOOK_PAGES, channel)
+        return None
+
+    def _set_aside_notices(self, lane: str) -> list[tuple[int, str | None, str, dt.datetime | None]]:
+        with self.runtime.db.reading() as session:
+            return outbox.set_aside_notices(session, lane)
 
     def _remember(self, key: str, channel: str, ts: str) -> None:
         with self.runtime.db.transaction() as session:
@@ -248,8 +341,10 @@ class Delivery:
             return await getattr(self.slack, method)(**arguments)
         except SlackApiError as exc:
             error = str(exc.response.get("error", exc.response.status_code))
-            if error in HOPELESS:
-                raise _Hopeless(error) from None
+            if error in setaside.TOKEN_WIDE:
+                raise _TokenRefused(error) from None
+            if error in setaside.SET_ASIDE:
+                raise _Hopeless(error, method=method) from None
             retry_after = exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after"))
             after = int(retry_after) if str(retry_after).isdigit() else None
             raise _Retry(error, after=after, maybe_sent=exc.response.status_code >= 500) from None
@@ -263,14 +358,20 @@ def _tag(item: OutboxItem) -> dict:
 
 
 def prune_delivered(runtime: Runtime) -> int:
-    """Delivered messages are kept a week for inspection, then dropped."""
+    """Delivered messages are kept a week for inspection, set-aside ones a month, then dropped."""
+    now = runtime.clock.now()
     with runtime.db.transaction() as session:
-        return outbox.forget_delivered_before(session, runtime.clock.now() - KEEP_DELIVERED)
+        return outbox.forget_delivered_before(session, now - KEEP_DELIVERED, now - KEEP_SET_ASIDE)
 
 
 def delivery_backlog(runtime: Runtime) -> tuple[int, dt.datetime | None]:
     with runtime.db.reading() as session:
         return outbox.backlog(session)
+
+
+def set_aside_counts(runtime: Runtime) -> dict[str, int]:
+    with runtime.db.reading() as session:
+        return outbox.set_aside_counts(session)
 
 
 def render_notice(runtime: Runtime, candidate_id: int) -> dict:
@@ -294,4 +395,13 @@ class _Retry(Exception):
 
 
 class _Hopeless(Exception):
-    """Slack will never take the message as it is."""
+    """Slack will never take the message as it is (set aside); `target` when not the item's own."""
+
+    def __init__(self, error: str, method: str = "", target: str | None = None):
+        super().__init__(error)
+        self.method = method
+        self.target = target
+
+
+class _TokenRefused(Exception):
+    """Slack refuses the bot token itself: every lane fails alike."""

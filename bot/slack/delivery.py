@@ -8,7 +8,7 @@ state at delivery time, so an update can never bring back an older state.
 A crash between Slack taking a post and the post being recorded is recovered by looking: the send
 is marked as begun before the call, every post carries metadata naming its outbox item, and the
 next sender of a message marked as begun first looks for it in the channel or thread, following
-Slack's cursors through long threads and busy channels (at most LOOK_PAGES pages).
+Slack's cursors through long threads and busy channels (bot/slack/recovery.py).
 
 A message Slack will never take as it is (a channel the bot is not in, a message too long, a
 missing scope) is set aside and its fixers are told once (bot/slack/setaside.py); its lane goes on.
@@ -32,15 +32,14 @@ import datetime as dt
 import logging
 import uuid
 
-import aiohttp
-from slack_sdk.errors import SlackApiError
-
 import storage.outbox as outbox
 from bot.config import Config
 from bot import metrics
 from bot.release import service
 from bot.runtime import Runtime
 from bot.slack import setaside
+from bot.slack.recovery import look_for, tag, where_posted
+from bot.slack.setaside import Hopeless, Retry, TokenRefused, call
 from bot.slack.blocks.candidate import candidate_message
 from bot.slack.blocks.flags import approval_message
 from bot.slack.client import make_delivery_client
@@ -54,8 +53,6 @@ ITEMS_PER_LANE = 50
 IDLE_WAIT = 1.0
 KEEP_DELIVERED = dt.timedelta(days=7)
 KEEP_SET_ASIDE = dt.timedelta(days=30)
-TAG_EVENT = "releasebot_outbox"
-LOOK_PAGES = 10  # pages of 200 messages looked through for a post a crash may have left unrecorded
 PAUSE = dt.timedelta(minutes=5)
 MAX_PAUSE = dt.timedelta(hours=1)
 
@@ -145,13 +142,13 @@ class Delivery:
                     break
                 try:
                     await self._send(item, items[index + 1:])
-                except _Retry as retry:
+                except Retry as retry:
                     await asyncio.to_thread(self._postpone, item, now, retry)
                     break
-                except _TokenRefused as refused:
+                except TokenRefused as refused:
                     self._pause_all(now, str(refused))
                     # nothing was taken by this call; an earlier attempt's mark stays
-                    retry = _Retry(str(refused), after=int(self._pause.total_seconds()), maybe_sent=item.sending_since is not None)
+                    retry = Retry(str(refused), after=int(self._pause.total_seconds()), maybe_sent=item.sending_since is not None)
                     await asyncio.to_thread(self._postpone, item, now, retry)
                     break
                 delivered += 1
@@ -176,7 +173,7 @@ class Delivery:
         with self.runtime.db.transaction() as session:
             outbox.release_lane(session, lane, self.token)
 
-    def _postpone(self, item: OutboxItem, now: dt.datetime, retry: _Retry) -> None:
+    def _postpone(self, item: OutboxItem, now: dt.datetime, retry: Retry) -> None:
         delay = dt.timedelta(seconds=retry.after or min(600, 2 ** min(item.attempts, 9)))
         log.warning("delivery of %s #%s postponed %ss: %s", item.kind, item.id, int(delay.total_seconds()), retry)
         with self.runtime.db.transaction() as session:
@@ -201,11 +198,11 @@ class Delivery:
                 target = item.payload["user"] if item.kind == "dm" else item.payload["channel"]
                 request_id = item.payload.get("request_id")
                 blocks = approval_message(item.payload["text"], request_id) if request_id else None
-                await self._call("chat_postMessage", channel=target, text=item.payload["text"], blocks=blocks, metadata=_tag(item))
+                await call(self.slack, "chat_postMessage", channel=target, text=item.payload["text"], blocks=blocks, metadata=tag(item))
                 await asyncio.to_thread(self._done, item)
             else:
                 await asyncio.to_thread(self._done, item, f"unknown kind {item.kind}")
-        except _Hopeless as exc:
+        except Hopeless as exc:
             target = exc.target or await self._target(item)
             scope = setaside.needed_scope(exc.method, target) if str(exc) == "missing_scope" else None
             await asyncio.to_thread(setaside.record, self.runtime, item, str(exc), target, scope)
@@ -230,10 +227,10 @@ class Delivery:
         message = await asyncio.to_thread(render_notice, self.runtime, item.candidate_id)
         if location is None:
             channel = item.payload["channel"]
-            response = await self._call("chat_postMessage", channel=channel, metadata=_tag(item), **message)
+            response = await call(self.slack, "chat_postMessage", channel=channel, metadata=tag(item), **message)
             await asyncio.to_thread(self._done, item, None, (key, response["channel"], response["ts"]))
         else:
-            await self._call("chat_update", channel=location[0], ts=location[1], **message)
+            await call(self.slack, "chat_update", channel=location[0], ts=location[1], **message)
             await asyncio.to_thread(self._done, item)
 
     async def _send_thread(self, item: OutboxItem) -> None:
@@ -242,26 +239,26 @@ class Delivery:
             parents = await asyncio.to_thread(self._set_aside_notices, item.lane)
             if parents:  # no message to thread under: set aside with it, under its error
                 _, channel, error, _maybe = parents[-1]
-                raise _Hopeless(error, target=channel)
-            raise _Retry("the candidate's message is not posted yet")
-        await self._call(
+                raise Hopeless(error, target=channel)
+            raise Retry("the candidate's message is not posted yet")
+        await call(self.slack, 
             "chat_postMessage",
             channel=location[0],
             thread_ts=location[1],
             text=item.payload["text"],
             reply_broadcast=bool(item.payload.get("broadcast")),
-            metadata=_tag(item),
+            metadata=tag(item),
         )
         await asyncio.to_thread(self._done, item)
 
     async def _found_posted(self, item: OutboxItem) -> bool:
         """A send of this message began and its process died: Slack may have taken it. Look for
         the message by its tag before posting again, so a crash doubles nothing."""
-        place = await self._where_posted(item)
+        place = await where_posted(self.runtime, self.slack, item)
         if place is None:
             return False
         channel, thread_ts = place
-        ts = await self._look_for(item, channel, thread_ts, item.created_at, {item.id})
+        ts = await look_for(self.runtime, self.slack, item, channel, thread_ts, item.created_at, {item.id})
         if ts is None:
             return False
         if item.kind == "notice":  # recorded now; the send goes on as an update to the current state
@@ -273,42 +270,16 @@ class Delivery:
     async def _found_set_aside_post(self, item: OutboxItem) -> tuple[str, str] | None:
         """Before posting a candidate's message afresh: an earlier post of it that was set aside
         after an attempt Slack may have taken is looked for, so the candidate gets one message."""
-        maybe = [(notice_id, created) for notice_id, _channel, _error, created in await asyncio.to_thread(self._set_aside_notices, item.lane) if created]
+        notices = await asyncio.to_thread(self._set_aside_notices, item.lane)
+        maybe = {notice_id: since for notice_id, _channel, _error, since in notices if since is not None}
         if not maybe:
             return None
         channel = item.payload["channel"]
-        ts = await self._look_for(item, channel, None, min(created for _, created in maybe), {notice_id for notice_id, _ in maybe})
+        ts = await look_for(self.runtime, self.slack, item, channel, None, min(maybe.values()), set(maybe))
         if ts is None:
             return None
         await asyncio.to_thread(self._remember, service.notice_lane(item.candidate_id), channel, ts)
         return channel, ts
-
-    async def _look_for(self, item: OutboxItem, channel: str, thread_ts: str | None, since: dt.datetime, ids: set[int]) -> str | None:
-        """The ts of a message tagged with one of `ids`, following cursors for at most LOOK_PAGES
-        pages; None when not found, or when the look-up is impossible (then the message is sent
-        again rather than held back, and the people who can grant the look-up are told)."""
-        method = "conversations_replies" if thread_ts else "conversations_history"
-        where = {"ts": thread_ts} if thread_ts else {"oldest": f"{since.timestamp() - 60:.6f}"}
-        cursor = None
-        for _ in range(LOOK_PAGES):
-            try:
-                page = await self._call(method, channel=channel, include_all_metadata=True, limit=200, cursor=cursor, **where)
-            except _Hopeless as exc:
-                log.warning("cannot look for %s #%s before re-sending it: %s", item.kind, item.id, exc)
-                if str(exc) == "missing_scope":
-                    await asyncio.to_thread(setaside.warn, self.runtime, item, "missing_scope", channel, setaside.needed_scope(method, channel))
-                return None
-            except _Retry as exc:
-                raise _Retry(str(exc), after=exc.after, maybe_sent=True) from None  # not looked yet: the mark stays
-            for message in page.get("messages", []):
-                tag = message.get("metadata") or {}
-                if tag.get("event_type") == TAG_EVENT and (tag.get("event_payload") or {}).get("outbox_id") in ids:
-                    return message["ts"]
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
-        log.warning("%s #%s not found in %s pages of %s; sent again", item.kind, item.id, LOOK_PAGES, channel)
-        return None
 
     def _set_aside_notices(self, lane: str) -> list[tuple[int, str | None, str, dt.datetime | None]]:
         with self.runtime.db.reading() as session:
@@ -318,43 +289,9 @@ class Delivery:
         with self.runtime.db.transaction() as session:
             outbox.remember_message(session, key, channel, ts)
 
-    async def _where_posted(self, item: OutboxItem) -> tuple[str, str | None] | None:
-        """(channel, thread) where the item's post would be; None when it is not a new post."""
-        if item.kind == "notice":
-            known = await asyncio.to_thread(self._location, service.notice_lane(item.candidate_id))
-            return None if known else (item.payload["channel"], None)
-        if item.kind == "channel":
-            return item.payload["channel"], None
-        if item.kind == "thread":
-            return await asyncio.to_thread(self._location, service.notice_lane(item.candidate_id))
-        if item.kind == "dm":
-            opened = await self._call("conversations_open", users=item.payload["user"])
-            return opened["channel"]["id"], None
-        return None
-
     def _location(self, key: str) -> tuple[str, str] | None:
         with self.runtime.db.reading() as session:
             return outbox.message_location(session, key)
-
-    async def _call(self, method: str, **arguments) -> dict:
-        try:
-            return await getattr(self.slack, method)(**arguments)
-        except SlackApiError as exc:
-            error = str(exc.response.get("error", exc.response.status_code))
-            if error in setaside.TOKEN_WIDE:
-                raise _TokenRefused(error) from None
-            if error in setaside.SET_ASIDE:
-                raise _Hopeless(error, method=method) from None
-            retry_after = exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after"))
-            after = int(retry_after) if str(retry_after).isdigit() else None
-            raise _Retry(error, after=after, maybe_sent=exc.response.status_code >= 500) from None
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _Retry(type(exc).__name__, maybe_sent=True) from None
-
-
-def _tag(item: OutboxItem) -> dict:
-    """Message metadata that names the outbox item, so a post can be found again after a crash."""
-    return {"event_type": TAG_EVENT, "event_payload": {"outbox_id": item.id}}
 
 
 def prune_delivered(runtime: Runtime) -> int:
@@ -383,25 +320,3 @@ def render_notice(runtime: Runtime, candidate_id: int) -> dict:
 def product_name(config: Config, key: str) -> str:
     product = config.product(key)
     return product.name if product else key
-
-
-class _Retry(Exception):
-    """Slack did not take the message now; try again later (after `after` seconds when Slack said)."""
-
-    def __init__(self, message: str, after: int | None = None, maybe_sent: bool = False):
-        super().__init__(message)
-        self.after = after
-        self.maybe_sent = maybe_sent  # no answer, or a 5xx: Slack may have taken it anyway
-
-
-class _Hopeless(Exception):
-    """Slack will never take the message as it is (set aside); `target` when not the item's own."""
-
-    def __init__(self, error: str, method: str = "", target: str | None = None):
-        super().__init__(error)
-        self.method = method
-        self.target = target
-
-
-class _TokenRefused(Exception):
-    """Slack refuses the bot token itself: every lane fails alike."""

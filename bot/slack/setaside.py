@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
+from slack_sdk.errors import SlackApiError
+
 import storage.outbox as outbox
 from bot.config import Config
 from bot.runtime import Runtime
@@ -117,3 +120,42 @@ def _tell(session, config: Config, item: OutboxItem, error: str, target: str | N
     for user in people:
         outbox.enqueue(session, f"dm:{user}", "dm", {"user": user, "text": text, "alert": True}, now)
     return people
+
+
+async def call(slack, method: str, **arguments) -> dict:
+    """One Web API call, its failure sorted: Retry (heals), Hopeless (set aside), TokenRefused (pause)."""
+    try:
+        return await getattr(slack, method)(**arguments)
+    except SlackApiError as exc:
+        error = str(exc.response.get("error", exc.response.status_code))
+        if error in TOKEN_WIDE:
+            raise TokenRefused(error) from None
+        if error in SET_ASIDE:
+            raise Hopeless(error, method=method) from None
+        retry_after = exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after"))
+        after = int(retry_after) if str(retry_after).isdigit() else None
+        raise Retry(error, after=after, maybe_sent=exc.response.status_code >= 500) from None
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise Retry(type(exc).__name__, maybe_sent=True) from None
+
+
+class Retry(Exception):
+    """Slack did not take the message now; try again later (after `after` seconds when Slack said)."""
+
+    def __init__(self, message: str, after: int | None = None, maybe_sent: bool = False):
+        super().__init__(message)
+        self.after = after
+        self.maybe_sent = maybe_sent  # no answer, or a 5xx: Slack may have taken it anyway
+
+
+class Hopeless(Exception):
+    """Slack will never take the message as it is (set aside); `target` when not the item's own."""
+
+    def __init__(self, error: str, method: str = "", target: str | None = None):
+        super().__init__(error)
+        self.method = method
+        self.target = target
+
+
+class TokenRefused(Exception):
+    """Slack refuses the bot token itself: every lane fails alike."""

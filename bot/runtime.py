@@ -6,6 +6,7 @@ seeded generator, so every rule that depends on time or chance is exact under te
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ class Runtime:
     rng: random.Random = field(default_factory=random.SystemRandom)
     wake_delivery: Callable[[], None] = lambda: None  # set by the delivery worker when it runs
     hook_backoff: tuple[float, ...] = (1.0, 2.0, 4.0)  # seconds between deploy hook attempts
+    # products whose scheduled daily cut failed for a transient reason: (run key, failures, next try)
+    daily_retries: dict[str, tuple[str, int, dt.datetime]] = field(default_factory=dict)
 
     @cached_property
     def flag_snapshots(self) -> Snapshots:

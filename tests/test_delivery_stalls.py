@@ -5,6 +5,7 @@ for through Slack's cursors."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 
 import httpx
@@ -191,3 +192,31 @@ def test_an_interrupted_send_is_found_beyond_the_first_page_of_a_busy_channel(rc
     drain(rc)
     [only] = [m for m in rc.notices() if m.get("user") == "UBOT"]
     assert only["ts"] == taken["ts"]
+
+
+def test_set_aside_items_are_listed_counted_kept_a_month_and_alerts_recorded_once(db):
+    now = dt.datetime(2026, 11, 17, 14, 0, tzinfo=dt.timezone.utc)
+    with db.transaction() as session:
+        outbox.enqueue(session, "channel:C0FLAGS", "channel", {"channel": "C0FLAGS", "text": "x"}, now)
+        outbox.enqueue(session, "dm:U0DANA", "dm", {"user": "U0DANA", "text": "y"}, now)
+        outbox.enqueue(session, "dm:U0DANA", "dm", {"user": "U0DANA", "text": "z"}, now)
+    with db.transaction() as session:
+        first, second, third = [item.id for lane in ("channel:C0FLAGS", "dm:U0DANA") for item in outbox.pending_in_lane(session, lane)]
+        outbox.set_aside_item(session, first, now, "is_archived", "C0FLAGS")
+        outbox.set_aside_item(session, second, now + dt.timedelta(days=20), "user_not_found", "U0DANA")
+        assert outbox.first_alert(session, "channel:C0FLAGS", "is_archived", now)
+        assert not outbox.first_alert(session, "channel:C0FLAGS", "is_archived", now)
+        assert outbox.first_alert(session, "channel:C0FLAGS", "not_in_channel", now)
+    with db.reading() as session:
+        listed = outbox.set_aside(session)
+        assert [(i.lane, i.kind, i.channel, i.user, i.error) for i in listed] == [
+            ("channel:C0FLAGS", "channel", "C0FLAGS", None, "is_archived"),
+            ("dm:U0DANA", "dm", None, "U0DANA", "user_not_found"),
+        ]
+        assert outbox.set_aside_counts(session) == {"is_archived": 1, "user_not_found": 1}
+        assert outbox.backlog(session)[0] == 1  # only the third is still owed
+        assert [item.id for item in outbox.pending_in_lane(session, "dm:U0DANA")] == [third]
+    with db.transaction() as session:
+        outbox.forget_delivered_before(session, now, now + dt.timedelta(days=10))
+    with db.reading() as session:
+        assert [item.error for item in outbox.set_aside(session)] == ["user_not_found"]

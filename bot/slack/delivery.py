@@ -117,11 +117,12 @@ class Delivery:
 
     def _pause_all(self, now: dt.datetime, error: str) -> None:
         """The token is refused: no lane can deliver until someone installs a good token."""
-        if self._paused_until is None or now >= self._paused_until:
-            if self._paused_until is not None:
-                self._pause = min(MAX_PAUSE, self._pause * 2)
-            self._paused_until = now + self._pause
-            metrics.delivery_paused.labels(error).set(1)
+        if self._paused_until is not None and now < self._paused_until:
+            return  # another lane of this round found the same
+        if self._paused_until is not None:
+            self._pause = min(MAX_PAUSE, self._pause * 2)
+        self._paused_until = now + self._pause
+        metrics.delivery_paused.labels(error).set(1)
         log.critical(
             "Slack refuses the bot token (%s): ALL delivery paused until %s. Install the app again or set a valid "
             "SLACK_BOT_TOKEN; messages stay owed meanwhile.", error, self._paused_until.isoformat(),

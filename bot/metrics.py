@@ -32,3 +32,15 @@ outbox_oldest_age = Gauge(
     "How long the oldest owed Slack message has been waiting (0 when none).",
     registry=REGISTRY,
 )
+outbox_set_aside = Gauge(
+    "releasebot_outbox_set_aside",
+    "Slack messages set aside because Slack will not take them until someone fixes something, by Slack error.",
+    ["error"],
+    registry=REGISTRY,
+)
+delivery_paused = Gauge(
+    "releasebot_delivery_paused",
+    "1 while this process has paused all delivery because Slack refuses the bot token, by error.",
+    ["error"],
+    registry=REGISTRY,
+)

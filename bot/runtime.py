@@ -6,6 +6,7 @@ seeded generator, so every rule that depends on time or chance is exact under te
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Config, Environment
 from bot.flags.snapshots import Snapshots
 from bot.slack.client import SlackClient, make_client
+from bot.slack.pacing import Pacer
 from storage import Database
 
 
@@ -28,6 +30,10 @@ class Runtime:
     rng: random.Random = field(default_factory=random.SystemRandom)
     wake_delivery: Callable[[], None] = lambda: None  # set by the delivery worker when it runs
     hook_backoff: tuple[float, ...] = (1.0, 2.0, 4.0)  # seconds between deploy hook attempts
+    # users.lookupByEmail is Tier 3 (about 50 a minute): a first cut with many new authors is paced
+    lookup_pacer: Pacer = field(default_factory=lambda: Pacer(per_second=50 / 60, burst=5))
+    # products whose scheduled daily cut failed for a transient reason: (run key, failures, next try)
+    daily_retries: dict[str, tuple[str, int, dt.datetime]] = field(default_factory=dict)
 
     @cached_property
     def flag_snapshots(self) -> Snapshots:

@@ -2,19 +2,30 @@
 
 Each job is also runnable at once with `releasebot run-job JOB`; a job that must happen
 once per period claims its run in storage, so replicas and re-runs never repeat it.
+
+A scheduled daily cut that fails for a transient reason (Slack 5xx, a timeout, a refused
+connection, rate limits beyond the client's retries, a database blip) is unclaimed, since the
+claim is in the cut's transaction; `daily-retry` cuts such a product again after 1, 2, 4, 8 and
+then every 15 minutes, on the runtime's clock, until it succeeds or its local day ends. A refusal
+(an unreadable repository) is not retried: trying again does not fix it. Each process keeps its
+own retries; the claim still makes the cut once across replicas.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import OperationalError
 
 from bot import metrics
 from bot.inbox import forget_old_deliveries, forget_old_requests
@@ -26,6 +37,9 @@ from bot.slack.directory import SlackDirectory
 log = logging.getLogger(__name__)
 
 JobFunction = Callable[[Runtime, str | None], Awaitable[str]]
+RETRY_FIRST = dt.timedelta(minutes=1)
+RETRY_MAX = dt.timedelta(minutes=15)
+TRANSIENT_SLACK_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
 
 @dataclass(frozen=True)
@@ -49,8 +63,56 @@ async def daily_candidates(runtime: Runtime, product: str | None = None, *, sche
     run_key = flows.daily_run_key(runtime) if scheduled else None
     if scheduled and run_key is None:
         return "not a cut day, or before the cut time"
-    summaries = await flows.daily_candidates(runtime, SlackDirectory(runtime), product, run_key=run_key)
+    try:
+        summaries = await flows.daily_candidates(runtime, SlackDirectory(runtime), product, run_key=run_key)
+    except flows.DailyCutFailed as failed:
+        if run_key:
+            _retry_later(runtime, run_key, failed)
+        raise
+    for key in [p.key for p in runtime.config.products if product in (None, p.key)]:
+        runtime.daily_retries.pop(key, None)
     return "; ".join(summaries) or "no products"
+
+
+async def daily_retry(runtime: Runtime, product: str | None = None, **_options) -> str:
+    """Cut again, today, the products whose scheduled cut failed for a transient reason and are due."""
+    today, now = flows.daily_run_key(runtime), runtime.clock.now()
+    done = []
+    for key, (run_key, failures, due) in sorted(runtime.daily_retries.items()):
+        if run_key != today:
+            log.error("daily cut of %s for %s never succeeded: the day is over", key, run_key)
+            del runtime.daily_retries[key]
+        elif due <= now and product in (None, key):
+            try:
+                summaries = await flows.daily_candidates(runtime, SlackDirectory(runtime), key, run_key=run_key)
+            except flows.DailyCutFailed as failed:
+                _retry_later(runtime, run_key, failed)
+                metrics.job_runs.labels("daily-retry", "failed").inc()
+                done.append(str(failed))
+            else:
+                del runtime.daily_retries[key]
+                metrics.job_runs.labels("daily-retry", "ok").inc()
+                done.extend(summaries)
+    return "; ".join(done)
+
+
+def _retry_later(runtime: Runtime, run_key: str, failed: flows.DailyCutFailed) -> None:
+    now = runtime.clock.now()
+    for key, error in failed.errors.items():
+        if not _transient(error):
+            runtime.daily_retries.pop(key, None)
+            continue
+        _key, failures, _due = runtime.daily_retries.get(key, (run_key, 0, now))
+        delay = min(RETRY_MAX, RETRY_FIRST * 2 ** min(failures, 4))
+        runtime.daily_retries[key] = (run_key, failures + 1, now + delay)
+        log.warning("daily cut of %s failed (%s); trying again at %s", key, error, (now + delay).isoformat())
+
+
+def _transient(error: Exception) -> bool:
+    """A failure that trying again later can heal."""
+    if isinstance(error, SlackApiError):
+        return error.response.status_code >= 500 or error.response.status_code == 429 or error.response.get("error") in TRANSIENT_SLACK_ERRORS
+    return isinstance(error, (aiohttp.ClientError, TimeoutError, ConnectionError, OperationalError))
 
 
 def _daily_trigger(runtime: Runtime) -> BaseTrigger:
@@ -112,8 +174,20 @@ def start_scheduler(runtime: Runtime) -> AsyncIOScheduler:
     scheduler.add_job(
         _logged, args=(runtime, "daily-candidates"), kwargs={"scheduled": True}, id="daily-catch-up", name="daily-catch-up"
     )
+    scheduler.add_job(
+        _retry_logged, IntervalTrigger(seconds=30), args=(runtime,), id="daily-retry", name="daily-retry",
+        coalesce=True, max_instances=1,
+    )
     scheduler.start()
     return scheduler
+
+
+async def _retry_logged(runtime: Runtime) -> None:
+    try:
+        if summary := await daily_retry(runtime):
+            log.info("daily retry: %s", summary)
+    except Exception:
+        log.exception("daily retry failed")
 
 
 async def _logged(runtime: Runtime, name: str, **options) -> None:

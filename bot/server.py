@@ -22,7 +22,7 @@ from bot.api.routes import routes as api_routes
 from bot.body_limit import BodyLimit, BodyTooLarge, refusal_handler
 from bot.runtime import Runtime
 from bot.scheduler import start_scheduler
-from bot.slack.delivery import Delivery, delivery_backlog
+from bot.slack.delivery import Delivery, delivery_backlog, set_aside_counts
 from bot.slack.door import slack_door
 
 log = logging.getLogger(__name__)
@@ -49,9 +49,13 @@ def build_asgi(
     async def metrics_endpoint(_request: Request) -> Response:
         try:
             count, oldest = await asyncio.to_thread(delivery_backlog, runtime)
+            set_aside = await asyncio.to_thread(set_aside_counts, runtime)
         except SQLAlchemyError:
-            count, oldest = float("nan"), None  # the database is down: /healthz says so
+            count, oldest, set_aside = float("nan"), None, {}  # the database is down: /healthz says so
         metrics.outbox_backlog.set(count)
+        metrics.outbox_set_aside.clear()
+        for error, number in set_aside.items():
+            metrics.outbox_set_aside.labels(error).set(number)
         metrics.outbox_oldest_age.set((runtime.clock.now() - oldest).total_seconds() if oldest else 0)
         return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 

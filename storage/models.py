@@ -189,6 +189,18 @@ class OutboxRow(Base):
     sending_since: Mapped[dt.datetime | None]  # set before a send, cleared when its outcome is known
     delivered_at: Mapped[dt.datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    set_aside_at: Mapped[dt.datetime | None]  # Slack will not take it until someone fixes something
+    target: Mapped[str | None] = mapped_column(String(32))  # the channel or user of a set-aside item
+
+
+class DeliveryAlertRow(Base):
+    """People who can fix a delivery problem were told of it: once per (channel or lane, error)."""
+
+    __tablename__ = "delivery_alerts"
+
+    scope: Mapped[str] = mapped_column(String(96), primary_key=True)
+    error: Mapped[str] = mapped_column(String(64), primary_key=True)
+    told_at: Mapped[dt.datetime]
 
 
 class SlackMessageRow(Base):

@@ -10,8 +10,10 @@ def _insert(session: Session):
     return (postgresql if session.bind.dialect.name == "postgresql" else sqlite).insert
 
 
-def insert_or_ignore(session: Session, model, values: dict, key: list[str]) -> None:
-    session.execute(_insert(session)(model).values(**values).on_conflict_do_nothing(index_elements=key))
+def insert_or_ignore(session: Session, model, values: dict, key: list[str]) -> bool:
+    """True when the row was inserted, False when the key was already there."""
+    statement = _insert(session)(model).values(**values).on_conflict_do_nothing(index_elements=key)
+    return session.execute(statement.returning(*(getattr(model, column) for column in key))).first() is not None
 
 
 def insert_or_replace(session: Session, model, values: dict, key: list[str]) -> None:

@@ -63,7 +63,7 @@ async def daily_candidates(
 ) -> list[str]:
     """Cut every product (or one) with new changes; one product's failure does not stop the others."""
     products: list[Product] = [p for p in runtime.config.products if product_key in (None, p.key)]
-    summaries, failures = [], []
+    summaries, failures, errors = [], [], {}
     for product in products:
         request = CutRequest(product=product, trigger=Trigger.DAILY, actor=None, run_key=run_key)
         try:
@@ -71,19 +71,22 @@ async def daily_candidates(
         except service.Refused as exc:
             log.error("daily cut of %s failed: %s", product.key, exc)
             failures.append(f"{product.key}: {exc}")
+            errors[product.key] = exc
         except Exception as exc:  # a Slack or database blip must not cost the other products their cut
             log.exception("daily cut of %s failed", product.key)
             failures.append(f"{product.key}: {type(exc).__name__}: {exc}"[:300])
+            errors[product.key] = exc
     if failures:
-        raise DailyCutFailed(summaries, failures)
+        raise DailyCutFailed(summaries, failures, errors)
     return summaries
 
 
 class DailyCutFailed(Exception):
-    def __init__(self, summaries: list[str], failures: list[str]):
+    def __init__(self, summaries: list[str], failures: list[str], errors: dict[str, Exception] | None = None):
         super().__init__("; ".join(failures))
         self.summaries = summaries
         self.failures = failures
+        self.errors = errors or {}  # by product key, for the scheduler to tell a blip from a refusal
 
 
 

@@ -8,7 +8,22 @@ items carry an event's facts, rendered and escaped here by bot.slack.blocks.even
 
 A crash between Slack taking a post and the post being recorded is recovered by looking: the send
 is marked as begun before the call, every post carries metadata naming its outbox item, and the
-next sender of a message marked as begun first looks for it in the channel or thread.
+next sender of a message marked as begun first looks for it in the channel or thread, following
+Slack's cursors through long threads and busy channels (bot/slack/recovery.py).
+
+A message Slack will never take as it is (a channel the bot is not in, a message too long, a
+missing scope) is set aside and its fixers are told once (bot/slack/setaside.py); its lane goes on.
+A thread event whose candidate message was set aside is set aside with it, since it has no parent.
+A later notice of that candidate posts the message afresh, once its channel takes posts again; it
+cannot post a second one: a set-aside post is certain not to have been taken by the call that was
+refused, and if an earlier attempt of it may have been taken (a timeout, a 5xx) the later notice
+first looks for that post's tag in the channel and, found, updates it instead.
+
+Errors of the token itself (invalid_auth, token_revoked, account_inactive, not_allowed_token_type)
+would fail every lane alike and heal all at once when someone installs a good token, so they set
+nothing aside: the worker pauses all delivery (PAUSE, doubling up to MAX_PAUSE, on the injected
+clock), logs it at CRITICAL level each time and shows it in /metrics (`releasebot_delivery_paused`).
+No direct message can tell anyone, the token being refused.
 """
 
 from __future__ import annotations
@@ -18,17 +33,18 @@ import datetime as dt
 import logging
 import uuid
 
-import aiohttp
-from slack_sdk.errors import SlackApiError
-
 import storage.outbox as outbox
+from bot import metrics
 from bot.config import Config
 from bot.release import service
 from bot.runtime import Runtime
+from bot.slack import setaside
 from bot.slack.blocks.candidate import candidate_message
 from bot.slack.blocks.events import render as render_event
 from bot.slack.blocks.flags import approval_message
 from bot.slack.client import make_delivery_client
+from bot.slack.recovery import look_for, tag, where_posted
+from bot.slack.setaside import Hopeless, Retry, TokenRefused, call
 from storage.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -38,11 +54,9 @@ LANES_PER_ROUND = 16
 ITEMS_PER_LANE = 50
 IDLE_WAIT = 1.0
 KEEP_DELIVERED = dt.timedelta(days=7)
-TAG_EVENT = "releasebot_outbox"
-# Without these a lost post cannot be looked for; it is sent again rather than held back forever.
-CANNOT_LOOK = {"missing_scope", "not_allowed_token_type", "channel_not_found", "not_in_channel"}
-# Slack will never take these as they are: record the failure and move on instead of blocking the lane.
-HOPELESS = {"invalid_blocks", "msg_too_long", "msg_blocks_too_long", "no_text", "invalid_arguments", "cant_update_message", "cannot_dm_bot", "user_not_found", "invalid_blocks_format"}
+KEEP_SET_ASIDE = dt.timedelta(days=30)
+PAUSE = dt.timedelta(minutes=5)
+MAX_PAUSE = dt.timedelta(hours=1)
 
 
 class Delivery:
@@ -53,6 +67,8 @@ class Delivery:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        self._paused_until: dt.datetime | None = None
+        self._pause = PAUSE
 
     def wake(self) -> None:
         if self._loop is not None and not self._loop.is_closed():
@@ -90,9 +106,29 @@ class Delivery:
 
     async def deliver_due(self) -> int:
         now = self.runtime.clock.now()
+        if self._paused_until is not None and now < self._paused_until:
+            return 0
         lanes = await asyncio.to_thread(self._claim_lanes, now)
         results = await asyncio.gather(*(self._deliver_lane(lane) for lane in lanes))
-        return sum(results)
+        delivered = sum(results)
+        if delivered and self._paused_until is not None:
+            log.warning("Slack takes the bot token again: delivery resumed")
+            self._paused_until, self._pause = None, PAUSE
+            metrics.delivery_paused.clear()
+        return delivered
+
+    def _pause_all(self, now: dt.datetime, error: str) -> None:
+        """The token is refused: no lane can deliver until someone installs a good token."""
+        if self._paused_until is not None and now < self._paused_until:
+            return  # another lane of this round found the same
+        if self._paused_until is not None:
+            self._pause = min(MAX_PAUSE, self._pause * 2)
+        self._paused_until = now + self._pause
+        metrics.delivery_paused.labels(error).set(1)
+        log.critical(
+            "Slack refuses the bot token (%s): ALL delivery paused until %s. Install the app again or set a valid "
+            "SLACK_BOT_TOKEN; messages stay owed meanwhile.", error, self._paused_until.isoformat(),
+        )
 
     def _claim_lanes(self, now: dt.datetime) -> list[str]:
         with self.runtime.db.transaction() as session:
@@ -109,7 +145,13 @@ class Delivery:
                     break
                 try:
                     await self._send(item, items[index + 1:])
-                except _Retry as retry:
+                except Retry as retry:
+                    await asyncio.to_thread(self._postpone, item, now, retry)
+                    break
+                except TokenRefused as refused:
+                    self._pause_all(now, str(refused))
+                    # nothing was taken by this call; an earlier attempt's mark stays
+                    retry = Retry(str(refused), after=int(self._pause.total_seconds()), maybe_sent=item.sending_since is not None)
                     await asyncio.to_thread(self._postpone, item, now, retry)
                     break
                 delivered += 1
@@ -134,9 +176,9 @@ class Delivery:
         with self.runtime.db.transaction() as session:
             outbox.release_lane(session, lane, self.token)
 
-    def _postpone(self, item: OutboxItem, now: dt.datetime, retry: _Retry) -> None:
+    def _postpone(self, item: OutboxItem, now: dt.datetime, retry: Retry) -> None:
         delay = dt.timedelta(seconds=retry.after or min(600, 2 ** min(item.attempts, 9)))
-        log.warning("delivery of %s #%s postponed %ss: %s", item.kind, item.id, delay.seconds, retry)
+        log.warning("delivery of %s #%s postponed %ss: %s", item.kind, item.id, int(delay.total_seconds()), retry)
         with self.runtime.db.transaction() as session:
             outbox.postpone(session, item.id, now + delay, str(retry), maybe_sent=retry.maybe_sent)
 
@@ -163,13 +205,23 @@ class Delivery:
                 target = item.payload["user"] if item.kind == "dm" else item.payload["channel"]
                 request_id = item.payload.get("request_id")
                 blocks = approval_message(text, request_id) if request_id else None
-                await self._call("chat_postMessage", channel=target, text=text, blocks=blocks, metadata=_tag(item))
+                await call(self.slack, "chat_postMessage", channel=target, text=text, blocks=blocks, metadata=tag(item))
                 await asyncio.to_thread(self._done, item)
             else:
                 await asyncio.to_thread(self._done, item, f"unknown kind {item.kind}")
-        except _Hopeless as exc:
-            log.error("gave up on %s #%s: %s", item.kind, item.id, exc)
-            await asyncio.to_thread(self._done, item, f"gave up: {exc}")
+        except Hopeless as exc:
+            target = exc.target or await self._target(item)
+            scope = setaside.needed_scope(exc.method, target) if str(exc) == "missing_scope" else None
+            await asyncio.to_thread(setaside.record, self.runtime, item, str(exc), target, scope)
+
+    async def _target(self, item: OutboxItem) -> str | None:
+        """The channel or person a message is for (a thread's: its candidate message's channel)."""
+        if item.kind == "dm":
+            return item.payload["user"]
+        if item.kind == "thread":
+            location = await asyncio.to_thread(self._location, service.notice_lane(item.candidate_id))
+            return location[0] if location else None
+        return item.payload.get("channel")
 
     async def _send_notice(self, item: OutboxItem, later: list[OutboxItem]) -> None:
         key = service.notice_lane(item.candidate_id)
@@ -177,13 +229,15 @@ class Delivery:
         if location and any(other.kind == "notice" for other in later):
             await asyncio.to_thread(self._done, item, "coalesced into a later update")
             return
+        if location is None:
+            location = await self._found_set_aside_post(item)
         message = await asyncio.to_thread(render_notice, self.runtime, item.candidate_id)
         if location is None:
             channel = item.payload["channel"]
-            response = await self._call("chat_postMessage", channel=channel, metadata=_tag(item), **message)
+            response = await call(self.slack, "chat_postMessage", channel=channel, metadata=tag(item), **message)
             await asyncio.to_thread(self._done, item, None, (key, response["channel"], response["ts"]))
         else:
-            await self._call("chat_update", channel=location[0], ts=location[1], **message)
+            await call(self.slack, "chat_update", channel=location[0], ts=location[1], **message)
             await asyncio.to_thread(self._done, item)
 
     async def _send_thread(self, item: OutboxItem) -> None:
@@ -193,94 +247,80 @@ class Delivery:
             return
         location = await asyncio.to_thread(self._location, service.notice_lane(item.candidate_id))
         if location is None:
-            raise _Retry("the candidate's message is not posted yet")
-        await self._call(
+            parents = await asyncio.to_thread(self._set_aside_notices, item.lane)
+            if parents:  # no message to thread under: set aside with it, under its error
+                _, channel, error, _maybe = parents[-1]
+                raise Hopeless(error, target=channel)
+            raise Retry("the candidate's message is not posted yet")
+        await call(
+            self.slack,
             "chat_postMessage",
             channel=location[0],
             thread_ts=location[1],
             text=text,
             reply_broadcast=bool(item.payload.get("broadcast")),
-            metadata=_tag(item),
+            metadata=tag(item),
         )
         await asyncio.to_thread(self._done, item)
 
     async def _found_posted(self, item: OutboxItem) -> bool:
         """A send of this message began and its process died: Slack may have taken it. Look for
         the message by its tag before posting again, so a crash doubles nothing."""
-        place = await self._where_posted(item)
+        place = await where_posted(self.runtime, self.slack, item)
         if place is None:
             return False
         channel, thread_ts = place
-        try:
-            if thread_ts:
-                found = await self._call("conversations_replies", channel=channel, ts=thread_ts, include_all_metadata=True, limit=200)
-            else:
-                oldest = f"{item.created_at.timestamp() - 60:.6f}"
-                found = await self._call("conversations_history", channel=channel, oldest=oldest, include_all_metadata=True, limit=200)
-        except (_Hopeless, _Retry) as exc:
-            if isinstance(exc, _Retry) and str(exc) not in CANNOT_LOOK:
-                raise
-            log.warning("cannot look for %s #%s before re-sending it: %s", item.kind, item.id, exc)
+        ts = await look_for(self.runtime, self.slack, item, channel, thread_ts, item.created_at, {item.id})
+        if ts is None:
             return False
-        for message in found["messages"]:
-            if message.get("metadata") == _tag(item):
-                if item.kind == "notice":  # recorded now; the send goes on as an update to the current state
-                    await asyncio.to_thread(self._remember, service.notice_lane(item.candidate_id), channel, message["ts"])
-                    return False
-                await asyncio.to_thread(self._done, item, "already posted before an interrupted send")
-                return True
-        return False
+        if item.kind == "notice":  # recorded now; the send goes on as an update to the current state
+            await asyncio.to_thread(self._remember, service.notice_lane(item.candidate_id), channel, ts)
+            return False
+        await asyncio.to_thread(self._done, item, "already posted before an interrupted send")
+        return True
+
+    async def _found_set_aside_post(self, item: OutboxItem) -> tuple[str, str] | None:
+        """Before posting a candidate's message afresh: an earlier post of it that was set aside
+        after an attempt Slack may have taken is looked for, so the candidate gets one message."""
+        notices = await asyncio.to_thread(self._set_aside_notices, item.lane)
+        maybe = {notice_id: since for notice_id, _channel, _error, since in notices if since is not None}
+        if not maybe:
+            return None
+        channel = item.payload["channel"]
+        ts = await look_for(self.runtime, self.slack, item, channel, None, min(maybe.values()), set(maybe))
+        if ts is None:
+            return None
+        await asyncio.to_thread(self._remember, service.notice_lane(item.candidate_id), channel, ts)
+        return channel, ts
+
+    def _set_aside_notices(self, lane: str) -> list[tuple[int, str | None, str, dt.datetime | None]]:
+        with self.runtime.db.reading() as session:
+            return outbox.set_aside_notices(session, lane)
 
     def _remember(self, key: str, channel: str, ts: str) -> None:
         with self.runtime.db.transaction() as session:
             outbox.remember_message(session, key, channel, ts)
 
-    async def _where_posted(self, item: OutboxItem) -> tuple[str, str | None] | None:
-        """(channel, thread) where the item's post would be; None when it is not a new post."""
-        if item.kind == "notice":
-            known = await asyncio.to_thread(self._location, service.notice_lane(item.candidate_id))
-            return None if known else (item.payload["channel"], None)
-        if item.kind == "channel":
-            return item.payload["channel"], None
-        if item.kind == "thread":
-            return await asyncio.to_thread(self._location, service.notice_lane(item.candidate_id))
-        if item.kind == "dm":
-            opened = await self._call("conversations_open", users=item.payload["user"])
-            return opened["channel"]["id"], None
-        return None
-
     def _location(self, key: str) -> tuple[str, str] | None:
         with self.runtime.db.reading() as session:
             return outbox.message_location(session, key)
 
-    async def _call(self, method: str, **arguments) -> dict:
-        try:
-            return await getattr(self.slack, method)(**arguments)
-        except SlackApiError as exc:
-            error = str(exc.response.get("error", exc.response.status_code))
-            if error in HOPELESS:
-                raise _Hopeless(error) from None
-            retry_after = exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after"))
-            after = int(retry_after) if str(retry_after).isdigit() else None
-            raise _Retry(error, after=after, maybe_sent=exc.response.status_code >= 500) from None
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _Retry(type(exc).__name__, maybe_sent=True) from None
-
-
-def _tag(item: OutboxItem) -> dict:
-    """Message metadata that names the outbox item, so a post can be found again after a crash."""
-    return {"event_type": TAG_EVENT, "event_payload": {"outbox_id": item.id}}
-
 
 def prune_delivered(runtime: Runtime) -> int:
-    """Delivered messages are kept a week for inspection, then dropped."""
+    """Delivered messages are kept a week for inspection, set-aside ones a month, then dropped."""
+    now = runtime.clock.now()
     with runtime.db.transaction() as session:
-        return outbox.forget_delivered_before(session, runtime.clock.now() - KEEP_DELIVERED)
+        return outbox.forget_delivered_before(session, now - KEEP_DELIVERED, now - KEEP_SET_ASIDE)
 
 
 def delivery_backlog(runtime: Runtime) -> tuple[int, dt.datetime | None]:
     with runtime.db.reading() as session:
         return outbox.backlog(session)
+
+
+def set_aside_counts(runtime: Runtime) -> dict[str, int]:
+    with runtime.db.reading() as session:
+        return outbox.set_aside_counts(session)
 
 
 def render_notice(runtime: Runtime, candidate_id: int) -> dict:
@@ -292,16 +332,3 @@ def render_notice(runtime: Runtime, candidate_id: int) -> dict:
 def product_name(config: Config, key: str) -> str:
     product = config.product(key)
     return product.name if product else key
-
-
-class _Retry(Exception):
-    """Slack did not take the message now; try again later (after `after` seconds when Slack said)."""
-
-    def __init__(self, message: str, after: int | None = None, maybe_sent: bool = False):
-        super().__init__(message)
-        self.after = after
-        self.maybe_sent = maybe_sent  # no answer, or a 5xx: Slack may have taken it anyway
-
-
-class _Hopeless(Exception):
-    """Slack will never take the message as it is."""

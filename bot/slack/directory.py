@@ -1,6 +1,8 @@
 """People as Slack knows them, cached in the database so a cut asks Slack once per person, not per commit.
 
-Commit authors are matched through the configuration's `people` first, then users.lookupByEmail.
+Commit authors are matched through the configuration's `people` first, then users.lookupByEmail,
+paced by the runtime's `lookup_pacer` (Tier 3); a 429 that outlasts the client's own retries
+pauses every look-up for its Retry-After and is tried again, at most LOOKUP_TRIES times.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from storage.slack_users import SlackUser
 
 FRESH_FOR = dt.timedelta(days=7)  # a user_change event refreshes a cached person at once
 LOOKUP_CONCURRENCY = 8
+LOOKUP_TRIES = 3
 
 
 def from_slack(user: dict) -> SlackUser:
@@ -81,14 +84,21 @@ class SlackDirectory:
         return from_slack(response["user"])
 
     async def _lookup(self, email: str) -> SlackUser | None:
-        async with self._limit:
-            try:
-                response = await self.runtime.slack.users_lookupByEmail(email=email)
-            except SlackApiError as exc:
-                if exc.response.get("error") == "users_not_found":
-                    return None
-                raise
-        return from_slack(response["user"])
+        pacer, attempt = self.runtime.lookup_pacer, 1
+        while True:
+            await pacer.wait()
+            async with self._limit:
+                try:
+                    response = await self.runtime.slack.users_lookupByEmail(email=email)
+                except SlackApiError as exc:
+                    if exc.response.get("error") == "users_not_found":
+                        return None
+                    if exc.response.status_code != 429 or attempt == LOOKUP_TRIES:
+                        raise
+                    pacer.pause(_retry_after(exc))
+                    attempt += 1
+                    continue
+            return from_slack(response["user"])
 
     def _cached_users(self, user_ids: list[str]) -> dict[str, SlackUser]:
         with self.runtime.db.reading() as session:
@@ -111,3 +121,8 @@ class SlackDirectory:
                 cache.remember_email(session, email, user_id, now)
             for user in users:
                 cache.remember_user(session, user, now)
+
+
+def _retry_after(exc: SlackApiError) -> float:
+    value = exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after", "1"))
+    return float(value) if str(value).replace(".", "", 1).isdigit() else 1.0

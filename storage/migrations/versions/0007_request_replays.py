@@ -1,7 +1,7 @@
 """Signed Slack requests already handled, so a replayed slash command or click acts once.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from storage.models import UTCDateTime
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

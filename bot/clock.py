@@ -32,3 +32,38 @@ class FixedClock:
 
     def advance(self, **delta: float) -> None:
         self._now += dt.timedelta(**delta)
+
+
+class OffsetClock:
+    """The wall clock plus an offset that only moves forward; the demo's movable clock.
+
+    It remembers each move, so an instant stamped in wall time (a Slack message ts) can be read
+    as this clock showed it then.
+    """
+
+    def __init__(self, start: dt.datetime | None = None, *, wall: Clock | None = None):
+        self._wall = wall or SystemClock()
+        offset = (start - self._wall.now()) if start is not None else dt.timedelta(0)
+        self._moves: list[tuple[dt.datetime, dt.timedelta]] = [(dt.datetime.min.replace(tzinfo=dt.timezone.utc), offset)]
+
+    @property
+    def offset(self) -> dt.timedelta:
+        return self._moves[-1][1]
+
+    def now(self) -> dt.datetime:
+        return self._wall.now() + self.offset
+
+    def time(self) -> float:
+        """now() as seconds since the epoch, the way time.time() answers."""
+        return self.now().timestamp()
+
+    def advance(self, **delta: float) -> None:
+        step = dt.timedelta(**delta)
+        if step < dt.timedelta(0):
+            raise ValueError("an OffsetClock only moves forward")
+        self._moves.append((self._wall.now(), self.offset + step))
+
+    def reading_at(self, wall_instant: dt.datetime) -> dt.datetime:
+        """What this clock showed when the wall clock showed `wall_instant`."""
+        offset = next(offset for since, offset in reversed(self._moves) if since < wall_instant)
+        return wall_instant + offset

@@ -1,11 +1,13 @@
 """`releasebot demo` as a process: no token, no configuration; it prints its URL, serves the page
-and the workspace, and SIGTERM stops it within 10 s and removes its temporary folder."""
+and the workspace, runs the scheduled cut on its own clock, and SIGTERM stops it within 10 s and
+removes its temporary folder."""
 
 from __future__ import annotations
 
 import httpx
 
 from tests.demo_process import DemoProcess
+from tests.test_slack_door import wait_for
 
 
 def test_the_demo_starts_with_nothing_serves_the_workspace_and_stops_cleanly_on_sigterm():
@@ -22,6 +24,18 @@ def test_the_demo_starts_with_nothing_serves_the_workspace_and_stops_cleanly_on_
 
         cut = httpx.post(demo.url + "api/cut", timeout=30).json()["summary"]
         assert "checkout: cut" in cut and "search: cut" in cut and "payments: cut" in cut
+
+        # the next day's cut comes from the scheduler on the demo's clock, with the new commits
+        def checkout_notices() -> list[dict]:
+            state = httpx.get(demo.url + "api/state", params={"user": "U01ANA"}, timeout=10).json()
+            return [m for m in state["channels"][0]["messages"] if not m.get("ephemeral")]
+
+        wait_for(checkout_notices, timeout=10)
+        assert httpx.post(demo.url + "api/commits", timeout=10).json()["count"] == 6
+        for step in ("1d", "1h"):  # the day after, 08:30, then past the 09:00 cut
+            httpx.post(demo.url + "api/clock", json={"step": step}, timeout=30).raise_for_status()
+        notices = wait_for(lambda: len(checkout_notices()) == 2 and checkout_notices(), timeout=10)
+        assert "superseded" in notices[0]["text"] and "verifying" in notices[1]["text"]
     finally:
         took = demo.terminate()
     assert took < 10

@@ -200,7 +200,10 @@ def cmd_migrate(_args) -> int:
 def cmd_demo(args) -> int:
     from bot.demo.run import serve
 
-    asyncio.run(serve(args.port))
+    try:
+        asyncio.run(serve(args.port))
+    except OSError as exc:
+        raise CannotStart(f"cannot serve the demo on port {args.port}: {exc.strerror or exc}") from None
     return 0
 
 

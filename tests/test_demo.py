@@ -4,7 +4,12 @@ removes its temporary folder."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import httpx
+import pytest
+
+from bot.clock import FixedClock, OffsetClock
 
 from tests.demo_process import DemoProcess
 from tests.test_slack_door import wait_for
@@ -41,3 +46,16 @@ def test_the_demo_starts_with_nothing_serves_the_workspace_and_stops_cleanly_on_
     assert took < 10
     assert demo.process.returncode == 0, "".join(demo.output)
     assert not demo.folder.exists()
+
+
+def test_the_offset_clock_moves_only_forward_and_reads_past_wall_instants_as_it_showed_them():
+    wall = FixedClock(dt.datetime(2026, 11, 17, 12, 0, tzinfo=dt.timezone.utc))
+    clock = OffsetClock(dt.datetime(2026, 11, 18, 13, 30, tzinfo=dt.timezone.utc), wall=wall)
+    posted = wall.now()
+    wall.advance(minutes=5)
+    clock.advance(days=1)
+    assert clock.now() == dt.datetime(2026, 11, 19, 13, 35, tzinfo=dt.timezone.utc)
+    assert clock.reading_at(posted) == dt.datetime(2026, 11, 18, 13, 30, tzinfo=dt.timezone.utc)
+    assert clock.reading_at(wall.now() + dt.timedelta(seconds=1)) == clock.now() + dt.timedelta(seconds=1)
+    with pytest.raises(ValueError):
+        clock.advance(hours=-1)

@@ -55,6 +55,9 @@ class Demo:
         self.closed_views: set[str] = set()
         self.notes: list[str] = []
         self._lock = threading.Lock()
+        self.runtime: Runtime | None = None
+        self.driver: SlackDriver | None = None
+        self._bot_server: uvicorn.Server | None = None
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -110,11 +113,15 @@ class Demo:
         self.bot_url = f"http://127.0.0.1:{port}"
 
     def stop(self) -> None:
-        self._bot_server.should_exit = True
-        self._bot_thread.join(timeout=6)
-        self.driver.close()
+        """Stop whatever start() got to."""
+        if self._bot_server is not None:
+            self._bot_server.should_exit = True
+            self._bot_thread.join(timeout=6)
+        if self.driver is not None:
+            self.driver.close()
         self.fake.stop()
-        self.runtime.db.dispose()
+        if self.runtime is not None:
+            self.runtime.db.dispose()
 
     # ----------------------------------------------------------------- what the page asks for
 
@@ -218,10 +225,7 @@ async def serve(port: int, host: str = "127.0.0.1") -> None:
     finally:
         if runner is not None:
             await runner.cleanup()
-        if hasattr(demo, "runtime"):
-            await asyncio.to_thread(demo.stop)
-        else:
-            demo.fake.stop()
+        await asyncio.to_thread(demo.stop)
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -1,4 +1,4 @@
-"""The `releasebot` command: serve | socket | run-job | migrate | check-config | doctor.
+"""The `releasebot` command: serve | socket | run-job | migrate | check-config | doctor | demo.
 
 Start-up problems (bad configuration, a missing variable, an unreachable or outdated
 database, a token Slack refuses, an unreachable Slack) end the process with one clear line
@@ -71,6 +71,10 @@ def _parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="bring the database schema to the latest version")
     migrate.set_defaults(handler=cmd_migrate)
+
+    demo = commands.add_parser("demo", help="the whole product in a local Slack workspace in your browser; no token needed")
+    demo.add_argument("--port", type=int, default=8000, help="the page's port on 127.0.0.1 (0: any free port)")
+    demo.set_defaults(handler=cmd_demo)
 
     check = commands.add_parser("check-config", help="validate the configuration file")
     check.add_argument("path", nargs="?", metavar="PATH")
@@ -224,6 +228,16 @@ def cmd_migrate(_args) -> int:
         print(f"database {db.describe()} is up to date (revision {after.current})")
     else:
         print(f"database {db.describe()} migrated from {before.current or 'empty'} to {after.current}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from bot.demo.run import serve
+
+    try:
+        asyncio.run(serve(args.port))
+    except OSError as exc:
+        raise CannotStart(f"cannot serve the demo on port {args.port}: {exc.strerror or exc}") from None
     return 0
 
 

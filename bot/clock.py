@@ -32,3 +32,25 @@ class FixedClock:
 
     def advance(self, **delta: float) -> None:
         self._now += dt.timedelta(**delta)
+
+
+class OffsetClock:
+    """The wall clock plus an offset that only moves forward: the demo's movable clock, shared by
+    the bot and the Slack emulator (message timestamps), so both always agree on the time."""
+
+    def __init__(self, start: dt.datetime | None = None, *, wall: Clock | None = None):
+        self._wall = wall or SystemClock()
+        self.offset = (start - self._wall.now()) if start is not None else dt.timedelta(0)
+
+    def now(self) -> dt.datetime:
+        return self._wall.now() + self.offset
+
+    def time(self) -> float:
+        """now() as seconds since the epoch, the way time.time() answers."""
+        return self.now().timestamp()
+
+    def advance(self, **delta: float) -> None:
+        step = dt.timedelta(**delta)
+        if step < dt.timedelta(0):
+            raise ValueError("an OffsetClock only moves forward")
+        self.offset += step

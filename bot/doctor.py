@@ -20,13 +20,25 @@ from bot.changes.git import RepositoryError, check_branch, local_problem
 from bot.config import Config, Environment
 from bot.slack.client import SlackClient, api_base_url, make_client
 from bot.slack.scopes import BOT_SCOPES
+import storage.outbox as outbox
 from storage import Database, DatabaseUnavailable
 
 UNREACHABLE = (aiohttp.ClientError, TimeoutError, OSError)
 
+def set_aside_messages(db: Database) -> list[str]:
+    """Messages Slack refused for good (see bot/slack/delivery.py): each says where and why."""
+    with db.reading() as session:
+        items = outbox.set_aside(session)
+    return [
+        f"a {item.kind} message for {item.channel or item.user or item.lane} was set aside on "
+        f"{item.set_aside_at:%Y-%m-%d %H:%M} UTC: Slack answered {item.error}; fix that, and later messages go out"
+        for item in items
+    ]
+
+
 # Checks of what the database holds, each (Database) -> problems; they run once its schema is
 # current. A new one is one more entry here.
-DATABASE_CONTENT_CHECKS: tuple[Callable[[Database], list[str]], ...] = ()
+DATABASE_CONTENT_CHECKS: tuple[Callable[[Database], list[str]], ...] = (set_aside_messages,)
 
 
 @dataclass(frozen=True)

@@ -156,3 +156,18 @@ def test_a_missing_sqlite_file_is_said_and_not_created(setup, tmp_path):
     setup["database_url"] = f"sqlite:///{tmp_path}/new.db"
     assert doctor(setup) == [f"database sqlite:///{tmp_path}/new.db does not exist yet; run `releasebot migrate` (serve creates it too)"]
     assert not (tmp_path / "new.db").exists()
+
+
+def test_a_message_slack_refused_for_good_is_listed_with_its_error(setup):
+    import storage.outbox as outbox
+
+    db = Database(setup["database_url"])
+    with db.transaction() as session:
+        outbox.enqueue(session, "channel:C0CHECKOUT", "channel", {"channel": "C0CHECKOUT", "text": "x"}, START)
+        [item] = outbox.pending_in_lane(session, "channel:C0CHECKOUT")
+        outbox.set_aside_item(session, item.id, START, "not_in_channel", "C0CHECKOUT")
+    db.dispose()
+    assert doctor(setup) == [
+        "a channel message for C0CHECKOUT was set aside on 2026-11-17 14:00 UTC: Slack answered not_in_channel; "
+        "fix that, and later messages go out"
+    ]

@@ -55,14 +55,17 @@ def test_the_dockerfile_copies_what_exists_and_runs_the_installed_entry_point():
     assert scripts["releasebot"] == "bot.cli:main"
 
 
-def test_the_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():
+def test_the_readme_opens_with_the_demo_and_the_tests_then_connecting_slack_and_ci_runs_the_test_one():
     readme = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```sh\n(.+?)\n```", readme, re.S)
     install_and_run, install_and_test = blocks[0], blocks[1]
-    assert "releasebot serve" in install_and_run and "pip install -e ." in install_and_run
+    assert "releasebot demo" in install_and_run and "pip install -e ." in install_and_run
     assert "pytest" in install_and_test
     assert readme.index(install_and_test) < readme.index("## ")
     assert install_and_test in (ROOT / ".ci" / "run").read_text()
+    # connecting a real workspace comes right after, and says how to start the bot for it
+    first_section = readme[readme.index("## "):].split("\n## ")[0]
+    assert first_section.startswith("## Setting it up in Slack") and "releasebot serve" in first_section
 
 
 def test_every_dependency_has_a_lower_bound():

@@ -54,8 +54,8 @@ class History_:
         done = service.record_release(self.db, self.config, ReleaseRequest(self.product, "U0DANA"), candidate_id, when)
         self.head, self.unreleased = done.head_sha, []
 
-    def nonviable(self, candidate_id: int, when: dt.datetime) -> None:
-        signoffs.declare_nonviable(self.db, self.config, candidate_id, "U0DANA", "the basket is empty", None, when)
+    def nonviable(self, candidate_id: int, when: dt.datetime, reason: str = "the basket is empty") -> None:
+        signoffs.declare_nonviable(self.db, self.config, candidate_id, "U0DANA", reason, None, when)
 
 
 def flag_switch(db, config, key: str, product: str, environment: str, op: str, when: dt.datetime) -> None:

@@ -13,10 +13,9 @@ from zoneinfo import ZoneInfo
 import storage.jobs as jobs
 import storage.outbox as outbox
 import storage.stats as store
-from bot.config import Config, Product
+from bot.config import WEEKDAYS, Config, Product
 from bot.errors import Refused
-from bot.people.stats import History, Figures, Signal, SignalKind, figures, figures_json
-from bot.release.flows import WEEKDAY_NAMES
+from bot.people.stats import Figures, History, Signal, SignalKind, figures, figures_json
 from storage import Database
 from storage.flags import FlagChange
 
@@ -81,7 +80,7 @@ def run_key(config: Config, now: dt.datetime) -> str | None:
     time zone; None before then and on every other day, so a bot down at that time makes the
     digest up later the same day but never on a later one."""
     local = now.astimezone(ZoneInfo(config.release_hours.timezone))
-    if WEEKDAY_NAMES[local.weekday()] != config.digest.day or local.time() < config.digest.time:
+    if WEEKDAYS[local.weekday()] != config.digest.day or local.time() < config.digest.time:
         return None
     year, week, _ = local.isocalendar()
     return f"{year}-W{week:02d}"

@@ -2,7 +2,7 @@
 
 The digest is rendered from the facts the service owed (bot/people/digest.py) when it is sent;
 every user-supplied value goes through `text` (escaped, clipped) and user ids through `who`,
-and every block is fitted to Slack's limits (50 blocks, 3,000 characters a section, 150 a header).
+and every block is fitted to Slack's limits (12,000 characters of text in all, 150 a header).
 """
 
 from __future__ import annotations
@@ -13,10 +13,13 @@ from zoneinfo import ZoneInfo
 from bot.people.stats import BANDS
 from bot.release.model import ReleaseException
 from bot.slack.blocks.events import renders, text, who
-from bot.slack.blocks.text import SECTION_LIMIT, clip, context, fit, private_reply, section
+from bot.slack.blocks.text import clip, context, fit, private_reply, section
 
 HEADER_LIMIT = 150
-FIELD_LIMIT = 2000
+# Slack takes at most 12,000 characters of text in a message's blocks: five lists of 1,700, four
+# figures of 500 and the header and context lines stay under it.
+LISTING_LIMIT = 1700
+FIELD_LIMIT = 500
 FIGURE_NAMES = {
     "deployment_frequency": "Deployment frequency",
     "lead_time_for_changes": "Lead time for changes",
@@ -70,7 +73,7 @@ def _listing(title: str, entries: dict, line, empty: str) -> dict:
         return section(f"*{title}*\n{empty}")
     body = f"*{title}*\n" + "\n".join(lines)
     tail = f"\n…and {more} more" if more else ""
-    return section(fit(body, SECTION_LIMIT - len(tail)) + tail)
+    return section(fit(body, LISTING_LIMIT - len(tail)) + tail)
 
 
 def digest_blocks(p: dict) -> list[dict]:

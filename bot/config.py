@@ -71,7 +71,22 @@ def _pattern(pattern: re.Pattern[str], what: str, example: str, max_length: int 
     return BeforeValidator(check)
 
 
+DURATION = re.compile(r"^(\d+)([smhd])$")
+DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def _duration(value: Any) -> dt.timedelta:
+    """Durations are written 30s, 10m, 3h or 2d."""
+    if isinstance(value, dt.timedelta):
+        return value
+    match = DURATION.match(str(value).strip())
+    if not match or int(match[1]) == 0:
+        raise ValueError(f"{value!r} is not a duration; write it like 30s, 10m, 3h or 2d")
+    return dt.timedelta(**{DURATION_UNITS[match[2]]: int(match[1])})
+
+
 ClockTime = Annotated[dt.time, BeforeValidator(_clock_time)]
+Duration = Annotated[dt.timedelta, BeforeValidator(_duration)]
 TimeZoneName = Annotated[str, BeforeValidator(_time_zone)]
 ChannelId = Annotated[str, _pattern(CHANNEL_ID, "a Slack channel id", "C0123ABCD", limits.SLACK_ID)]
 UserId = Annotated[str, _pattern(USER_ID, "a Slack user id", "U0123ABCD", limits.SLACK_ID)]
@@ -148,6 +163,19 @@ class Flags(_Section):
         return self
 
 
+class Digest(_Section):
+    """The weekly digest in each product channel, at this day and time in release_hours.timezone."""
+
+    day: Weekday = "fri"
+    time: ClockTime = dt.time(15, 0)
+
+
+class Stats(_Section):
+    """A release counts as failed when a failure signal follows it within `failure_window`."""
+
+    failure_window: Duration = dt.timedelta(days=1)
+
+
 class Config(_Section):
     release_hours: ReleaseHours = ReleaseHours()
     daily_candidates: DailyCandidates = DailyCandidates()
@@ -156,6 +184,8 @@ class Config(_Section):
     products: list[Product] = []
     people: dict[str, UserId] = {}
     flags: Flags = Flags()
+    digest: Digest = Digest()
+    stats: Stats = Stats()
 
     def product(self, key: str) -> Product | None:
         return next((p for p in self.products if p.key == key), None)

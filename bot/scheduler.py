@@ -29,6 +29,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot import metrics
 from bot.inbox import forget_old_deliveries, forget_old_requests
+from bot.people import digest as weekly
 from bot.release import flows, freezes
 from bot.runtime import Runtime
 from bot.slack.delivery import prune_delivered
@@ -131,11 +132,37 @@ async def freeze_ends(runtime: Runtime, product: str | None = None, **_options) 
     return f"announced the end of {announced} freezes"
 
 
+async def digest(runtime: Runtime, product: str | None = None, *, scheduled: bool = False) -> str:
+    """Owe each product channel its weekly digest. A scheduled run claims this week's run per
+    product, so replicas and restarts post it once; `run-job digest` posts one now."""
+    now = runtime.clock.now()
+    key = weekly.run_key(runtime.config, now) if scheduled else None
+    if scheduled and key is None:
+        return "not the digest day, or before the digest time"
+    owed = [
+        p.key for p in runtime.config.products
+        if product in (None, p.key) and await asyncio.to_thread(weekly.owe_digest, runtime.db, runtime.config, p, now, key)
+    ]
+    runtime.wake_delivery()
+    return f"weekly digest owed to {', '.join(owed) or 'no product (already posted this week)'}"
+
+
+def _digest_trigger(runtime: Runtime) -> BaseTrigger:
+    settings = runtime.config.digest
+    return CronTrigger(
+        day_of_week=settings.day, hour=settings.time.hour, minute=settings.time.minute, timezone=runtime.config.release_hours.timezone
+    )
+
+
+CLAIMED_RUNS = ("daily-candidates", "digest")  # claimed per period, and made up at start the same day
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
         Job("daily-candidates", daily_candidates, _daily_trigger, "cut a candidate for every product with new changes"),
         Job("freeze-ends", freeze_ends, lambda _runtime: IntervalTrigger(minutes=1), "announce freezes that ran out"),
+        Job("digest", digest, _digest_trigger, "post the weekly digest in every product channel"),
         Job("housekeeping", housekeeping, lambda _runtime: IntervalTrigger(hours=1), "prune old Slack event ids and request signatures"),
     )
 }
@@ -163,17 +190,16 @@ def start_scheduler(runtime: Runtime) -> AsyncIOScheduler:
             _logged,
             job.trigger(runtime),
             args=(runtime, job.name),
-            kwargs={"scheduled": True} if job.name == "daily-candidates" else {},
+            kwargs={"scheduled": True} if job.name in CLAIMED_RUNS else {},
             id=job.name,
             name=job.name,
             coalesce=True,
             max_instances=1,
             misfire_grace_time=3600,
         )
-    # a bot that was down at the cut time makes up the missed cut when it starts the same day
-    scheduler.add_job(
-        _logged, args=(runtime, "daily-candidates"), kwargs={"scheduled": True}, id="daily-catch-up", name="daily-catch-up"
-    )
+    # a bot that was down at the cut (or digest) time makes up the missed run when it starts the same day
+    for name in CLAIMED_RUNS:
+        scheduler.add_job(_logged, args=(runtime, name), kwargs={"scheduled": True}, id=f"{name}-catch-up", name=f"{name}-catch-up")
     scheduler.add_job(
         _retry_logged, IntervalTrigger(seconds=30), args=(runtime,), id="daily-retry", name="daily-retry",
         coalesce=True, max_instances=1,

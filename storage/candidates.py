@@ -27,7 +27,7 @@ def _load(session: Session, row: CandidateRow) -> Candidate:
         created_at=row.created_at,
         created_by=row.created_by,
         changes=tuple(
-            Change(c.sha, c.author_email, c.author_name, c.subject, c.engineer, c.verified_by, c.verified_at)
+            Change(c.sha, c.author_email, c.author_name, c.subject, c.engineer, c.verified_by, c.verified_at, c.committed_at)
             for c in changes
         ),
         delegations={d.engineer: d.delegate for d in delegations},
@@ -129,6 +129,7 @@ def insert(session: Session, candidate: Candidate) -> int:
             engineer=change.engineer,
             verified_by=change.verified_by,
             verified_at=change.verified_at,
+            committed_at=change.committed_at,
         )
         for position, change in enumerate(candidate.changes)
     )

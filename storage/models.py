@@ -117,6 +117,7 @@ class ChangeRow(Base):
     engineer: Mapped[str | None] = mapped_column(String(32))
     verified_by: Mapped[str | None] = mapped_column(String(32))
     verified_at: Mapped[dt.datetime | None]
+    committed_at: Mapped[dt.datetime | None]  # the commit's date as git records it: lead time starts here
 
 
 class DelegationRow(Base):

@@ -214,6 +214,7 @@ SAMPLES = {
     "flag_rejected": {"by": "U0DANA", "change": HOSTILE, "key": "k", "environment": "production"},
     "flag_owner": {"by": "U0DANA", "key": HOSTILE, "owner": "U0ERIN", "previous": HOSTILE},
     "flag_archived": {"by": HOSTILE, "key": HOSTILE},
+    "digest": {"product": HOSTILE, "releases": {"items": [], "more": 2}},  # its blocks: tests/test_digest.py
 }
 
 

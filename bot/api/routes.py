@@ -9,6 +9,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.api.auth import guarded
+from bot.errors import Refused
+from bot.people import digest
+from bot.people.stats import figures_json
 from bot.release import freezes, service
 from bot.release.model import Candidate, Release
 from bot.runtime import Runtime
@@ -90,8 +93,22 @@ def routes(runtime: Runtime) -> list[Route]:
         verdict = await asyncio.to_thread(freezes.verdict, runtime.db, runtime.config, key, now)
         return JSONResponse({"open": verdict.open, "reasons": list(verdict.reasons), "next_open": verdict.next_open.isoformat()})
 
+    async def stats(request: Request) -> JSONResponse:
+        """GET /api/v1/products/{key}/stats?days=N: the four DORA figures of the last N days [30]."""
+        key = request.path_params["key"]
+        problem = unknown_product(key)
+        if problem:
+            return problem
+        try:
+            days = digest.parse_days(request.query_params.get("days"))
+        except Refused as refusal:
+            return JSONResponse({"error": "bad_days", "detail": str(refusal)}, status_code=400)
+        found = await asyncio.to_thread(digest.product_figures, runtime.db, runtime.config, key, runtime.clock.now(), days)
+        return JSONResponse({"product": key, **figures_json(found, runtime.config.stats.failure_window)})
+
     return [
         Route("/api/v1/products", guarded(token, products), methods=["GET"]),
+        Route("/api/v1/products/{key}/stats", guarded(token, stats), methods=["GET"]),
         Route("/api/v1/products/{key}/gate", guarded(token, gate), methods=["GET"]),
         Route("/api/v1/candidates", guarded(token, newest_first("candidates", service.history, candidate_json)), methods=["GET"]),
         Route("/api/v1/releases", guarded(token, newest_first("releases", service.releases_of, release_json)), methods=["GET"]),

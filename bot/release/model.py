@@ -46,6 +46,7 @@ class Change:
     engineer: str | None
     verified_by: str | None = None
     verified_at: dt.datetime | None = None
+    committed_at: dt.datetime | None = None  # None for changes recorded before it was kept
 
     @property
     def verified(self) -> bool:

@@ -124,6 +124,7 @@ def record_cut(
                 engineer=engineer_of(c.author_email),
                 verified_by=carried.get(c.sha, (None, None))[0],
                 verified_at=carried.get(c.sha, (None, None))[1],
+                committed_at=c.committed_at,
             )
             for c in commits
         )

@@ -40,6 +40,7 @@ from bot.release import service
 from bot.runtime import Runtime
 from bot.slack import setaside
 from bot.slack.blocks.candidate import candidate_message
+from bot.slack.blocks.digest import message_blocks
 from bot.slack.blocks.events import render as render_event
 from bot.slack.blocks.flags import approval_message
 from bot.slack.client import make_delivery_client
@@ -204,7 +205,7 @@ class Delivery:
                     return
                 target = item.payload["user"] if item.kind == "dm" else item.payload["channel"]
                 request_id = item.payload.get("request_id")
-                blocks = approval_message(text, request_id) if request_id else None
+                blocks = approval_message(text, request_id) if request_id else message_blocks(item.payload)
                 await call(self.slack, "chat_postMessage", channel=target, text=text, blocks=blocks, metadata=tag(item))
                 await asyncio.to_thread(self._done, item)
             else:

@@ -9,6 +9,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import Product
 from bot.errors import Refused
+from bot.people import digest
+from bot.people.stats import figures_json
 from bot.release import flows, service, signoffs
 from bot.release.hours import ReleaseWindow
 from bot.release.model import Trigger
@@ -16,6 +18,7 @@ from bot.release.service import CutRequest, ReleaseClosed, ReleaseRequest
 from bot.runtime import Runtime
 from bot.slack import ids
 from bot.slack.blocks.candidate import status_reply
+from bot.slack.blocks.digest import stats_reply
 from bot.slack.blocks.release import closed_reply, history_reply
 from bot.slack.blocks.text import escape, private_reply, refusal_reply
 from bot.slack.blocks.usage import rc_usage
@@ -140,6 +143,15 @@ async def history(runtime, directory, product: Product, user: str, rest: str) ->
     return history_reply(product.name, releases, ReleaseWindow(runtime.config.release_hours))
 
 
+async def stats(runtime, directory, product: Product, user: str, rest: str) -> dict:
+    words = rest.split()
+    if len(words) > 1:
+        raise Refused("`/rc stats` takes at most a product and a number of days: `/rc stats [product] [days]`.")
+    days = digest.parse_days(words[0] if words else None)
+    found = await asyncio.to_thread(digest.product_figures, runtime.db, runtime.config, product.key, runtime.clock.now(), days)
+    return stats_reply(product.name, figures_json(found, runtime.config.stats.failure_window))
+
+
 SUBCOMMANDS = {
     "status": status,
     "cut": cut,
@@ -147,4 +159,5 @@ SUBCOMMANDS = {
     "release": release,
     "manager": manager,
     "history": history,
+    "stats": stats,
 }

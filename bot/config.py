@@ -71,7 +71,21 @@ def _pattern(pattern: re.Pattern[str], what: str, example: str, max_length: int 
     return BeforeValidator(check)
 
 
+DURATION = re.compile(r"^(\d+)([smhd])$")
+DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def _duration(value: Any) -> dt.timedelta:
+    if isinstance(value, dt.timedelta):
+        return value
+    match = DURATION.match(str(value).strip())
+    if not match or int(match[1]) == 0:
+        raise ValueError(f"{value!r} is not a duration; write it like 30s, 10m, 3h or 2d")
+    return dt.timedelta(**{DURATION_UNITS[match[2]]: int(match[1])})
+
+
 ClockTime = Annotated[dt.time, BeforeValidator(_clock_time)]
+Duration = Annotated[dt.timedelta, BeforeValidator(_duration)]
 TimeZoneName = Annotated[str, BeforeValidator(_time_zone)]
 ChannelId = Annotated[str, _pattern(CHANNEL_ID, "a Slack channel id", "C0123ABCD", limits.SLACK_ID)]
 UserId = Annotated[str, _pattern(USER_ID, "a Slack user id", "U0123ABCD", limits.SLACK_ID)]
@@ -113,6 +127,20 @@ class ReleaseManagerSettings(_Section):
     preferred_timezone: TimeZoneName = "America/New_York"
 
 
+class Reminders(_Section):
+    """When pending engineers are reminded, in their own Slack time zone, and the release manager told."""
+
+    pending_after: Duration = dt.timedelta(hours=3)
+    working_hours: list[ClockTime] = Field(default=[dt.time(9, 0), dt.time(18, 0)], min_length=2, max_length=2)
+    escalate_after: Duration = dt.timedelta(days=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Reminders:
+        if self.working_hours[1] <= self.working_hours[0]:
+            raise ValueError("reminders.working_hours: the end must be later than the start, like [\"09:00\", \"18:00\"]")
+        return self
+
+
 class DeployHook(_Section):
     """Called on release; the body is signed with the secret read from the variable `secret_env`."""
 
@@ -152,6 +180,7 @@ class Config(_Section):
     release_hours: ReleaseHours = ReleaseHours()
     daily_candidates: DailyCandidates = DailyCandidates()
     release_manager: ReleaseManagerSettings = ReleaseManagerSettings()
+    reminders: Reminders = Reminders()
     admins: list[UserId] = []
     products: list[Product] = []
     people: dict[str, UserId] = {}

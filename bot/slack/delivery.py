@@ -25,7 +25,7 @@ import storage.outbox as outbox
 from bot.config import Config
 from bot.release import service
 from bot.runtime import Runtime
-from bot.slack.blocks.candidate import candidate_message
+from bot.slack.blocks.candidate import candidate_message, verify_prompt
 from bot.slack.blocks.events import render as render_event
 from bot.slack.blocks.flags import approval_message
 from bot.slack.client import make_delivery_client
@@ -161,8 +161,8 @@ class Delivery:
                     await asyncio.to_thread(self._done, item, f"unknown event {item.payload.get('event')}")
                     return
                 target = item.payload["user"] if item.kind == "dm" else item.payload["channel"]
-                request_id = item.payload.get("request_id")
-                blocks = approval_message(text, request_id) if request_id else None
+                request_id, verify = item.payload.get("request_id"), item.payload.get("verify_candidate")
+                blocks = approval_message(text, request_id) if request_id else verify_prompt(text, verify) if verify else None
                 await self._call("chat_postMessage", channel=target, text=text, blocks=blocks, metadata=_tag(item))
                 await asyncio.to_thread(self._done, item)
             else:

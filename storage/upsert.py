@@ -21,6 +21,8 @@ def insert_or_replace(session: Session, model, values: dict, key: list[str]) -> 
 
 
 def insert_if_new(session: Session, model, values: dict, key: list[str]) -> bool:
-    """Insert unless the key exists; True when this statement inserted the row."""
+    """Insert unless the key exists; True when this statement inserted the row (told by RETURNING:
+    psycopg's rowcount for an ORM insert is -1)."""
     statement = _insert(session)(model).values(**values).on_conflict_do_nothing(index_elements=key)
-    return session.execute(statement).rowcount == 1
+    returned = list(model.__table__.primary_key.columns)[0]
+    return session.execute(statement.returning(returned)).first() is not None

@@ -128,6 +128,20 @@ class ReleaseManagerSettings(_Section):
     preferred_timezone: TimeZoneName = "America/New_York"
 
 
+class Reminders(_Section):
+    """When pending engineers are reminded, in their own Slack time zone, and the release manager told."""
+
+    pending_after: Duration = dt.timedelta(hours=3)
+    working_hours: list[ClockTime] = Field(default=[dt.time(9, 0), dt.time(18, 0)], min_length=2, max_length=2)
+    escalate_after: Duration = dt.timedelta(days=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Reminders:
+        if self.working_hours[1] <= self.working_hours[0]:
+            raise ValueError("reminders.working_hours: the end must be later than the start, like [\"09:00\", \"18:00\"]")
+        return self
+
+
 class DeployHook(_Section):
     """Called on release; the body is signed with the secret read from the variable `secret_env`."""
 
@@ -180,6 +194,7 @@ class Config(_Section):
     release_hours: ReleaseHours = ReleaseHours()
     daily_candidates: DailyCandidates = DailyCandidates()
     release_manager: ReleaseManagerSettings = ReleaseManagerSettings()
+    reminders: Reminders = Reminders()
     admins: list[UserId] = []
     products: list[Product] = []
     people: dict[str, UserId] = {}

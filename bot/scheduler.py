@@ -30,6 +30,7 @@ from sqlalchemy.exc import OperationalError
 from bot import metrics
 from bot.inbox import forget_old_deliveries, forget_old_requests
 from bot.people import digest as weekly
+from bot.people.service import remind
 from bot.release import flows, freezes
 from bot.runtime import Runtime
 from bot.slack.delivery import prune_delivered
@@ -155,6 +156,11 @@ def _digest_trigger(runtime: Runtime) -> BaseTrigger:
 
 
 CLAIMED_RUNS = ("daily-candidates", "digest")  # claimed per period, and made up at start the same day
+async def reminders(runtime: Runtime, product: str | None = None, **_options) -> str:
+    """What is due now: reminders, escalations, notes on ready candidates; each sent once across replicas."""
+    sent = await asyncio.to_thread(remind, runtime.db, runtime.config, runtime.clock.now())
+    runtime.wake_delivery()
+    return f"sent {len(sent)} reminders and notes"
 
 
 JOBS: dict[str, Job] = {
@@ -163,6 +169,7 @@ JOBS: dict[str, Job] = {
         Job("daily-candidates", daily_candidates, _daily_trigger, "cut a candidate for every product with new changes"),
         Job("freeze-ends", freeze_ends, lambda _runtime: IntervalTrigger(minutes=1), "announce freezes that ran out"),
         Job("digest", digest, _digest_trigger, "post the weekly digest in every product channel"),
+        Job("reminders", reminders, lambda _runtime: IntervalTrigger(minutes=1), "remind pending engineers, escalate, note ready candidates"),
         Job("housekeeping", housekeeping, lambda _runtime: IntervalTrigger(hours=1), "prune old Slack event ids and request signatures"),
     )
 }

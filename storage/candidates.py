@@ -14,7 +14,7 @@ from storage.models import CandidateEventRow, CandidateRow, ChangeRow, Delegatio
 
 def _load(session: Session, row: CandidateRow) -> Candidate:
     changes = session.scalars(select(ChangeRow).where(ChangeRow.candidate_id == row.id).order_by(ChangeRow.position))
-    delegations = session.scalars(select(DelegationRow).where(DelegationRow.candidate_id == row.id))
+    delegations = list(session.scalars(select(DelegationRow).where(DelegationRow.candidate_id == row.id)))
     return Candidate(
         id=row.id,
         product=row.product,
@@ -31,6 +31,7 @@ def _load(session: Session, row: CandidateRow) -> Candidate:
             for c in changes
         ),
         delegations={d.engineer: d.delegate for d in delegations},
+        away=frozenset(d.engineer for d in delegations if d.away),
         manager_choice=row.manager_choice,
         urgent_reason=row.urgent_reason,
         superseded_by=row.superseded_by,
@@ -134,7 +135,10 @@ def insert(session: Session, candidate: Candidate) -> int:
         for position, change in enumerate(candidate.changes)
     )
     session.add_all(
-        DelegationRow(candidate_id=row.id, engineer=engineer, delegate=delegate, created_at=candidate.created_at)
+        DelegationRow(
+            candidate_id=row.id, engineer=engineer, delegate=delegate, created_at=candidate.created_at,
+            away=engineer in candidate.away,
+        )
         for engineer, delegate in candidate.delegations.items()
     )
     session.flush()
@@ -166,7 +170,7 @@ def set_delegate(session: Session, candidate_id: int, engineer: str, delegate: s
     if row is None:
         session.add(DelegationRow(candidate_id=candidate_id, engineer=engineer, delegate=delegate, created_at=at))
     else:
-        row.delegate, row.created_at = delegate, at
+        row.delegate, row.created_at, row.away = delegate, at, False
     session.flush()
 
 

@@ -129,6 +129,7 @@ class DelegationRow(Base):
     engineer: Mapped[str] = mapped_column(String(32), primary_key=True)
     delegate: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime]
+    away: Mapped[bool] = mapped_column(default=False, server_default=text("false"))  # made at the cut: the engineer was away
 
 
 class CandidateEventRow(Base):
@@ -330,3 +331,29 @@ class FlagVersionRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(default=0)
+
+
+class AwayRow(Base):
+    """A person away until `until`, per person (not per product); `delegate` verifies for them."""
+
+    __tablename__ = "people_away"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    until: Mapped[dt.datetime]
+    delegate: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime]
+
+
+class ReminderRow(Base):
+    """A reminder sent (or being sent through the outbox): one per kind, candidate, person and day,
+    inserted in the transaction that owes the message, so replicas never send it twice."""
+
+    __tablename__ = "reminders_sent"
+    __table_args__ = (UniqueConstraint("kind", "candidate_id", "user_id", "day", name="uq_reminders_sent_claim"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(String(32))  # "" for a message in the candidate's thread
+    day: Mapped[str] = mapped_column(String(16))  # the local day it belongs to, "" when once per candidate
+    sent_at: Mapped[dt.datetime]

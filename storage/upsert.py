@@ -20,3 +20,11 @@ def insert_or_replace(session: Session, model, values: dict, key: list[str]) -> 
     statement = _insert(session)(model).values(**values)
     changes = {column: statement.excluded[column] for column in values if column not in key}
     session.execute(statement.on_conflict_do_update(index_elements=key, set_=changes))
+
+
+def insert_if_new(session: Session, model, values: dict, key: list[str]) -> bool:
+    """Insert unless the key exists; True when this statement inserted the row (told by RETURNING:
+    psycopg's rowcount for an ORM insert is -1)."""
+    statement = _insert(session)(model).values(**values).on_conflict_do_nothing(index_elements=key)
+    returned = list(model.__table__.primary_key.columns)[0]
+    return session.execute(statement.returning(returned)).first() is not None

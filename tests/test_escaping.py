@@ -215,6 +215,12 @@ SAMPLES = {
     "flag_owner": {"by": "U0DANA", "key": HOSTILE, "owner": "U0ERIN", "previous": HOSTILE},
     "flag_archived": {"by": HOSTILE, "key": HOSTILE},
     "digest": {"product": HOSTILE, "releases": {"items": [], "more": 2}},  # its blocks: tests/test_digest.py
+    "away_delegations": {"pairs": [["U0DANA", HOSTILE], [HOSTILE, "U0LEAD"]]},
+    "away_delegate": {"by": "U0DANA", "until": HOSTILE, "product": HOSTILE, "version": "v1", "subjects": PAIRS, "more": 2},
+    "reminder": {"user": "U0DANA", "product": HOSTILE, "version": "v1", "engineers": ["U0DANA", HOSTILE]},
+    "escalation": {"manager": "U0LEAD", "version": HOSTILE, "pending": ["U0DANA", HOSTILE, None]},
+    "ready_open": {"product": HOSTILE, "version": "v1"},
+    "week_end": {"version": HOSTILE, "next_open": HOSTILE},
 }
 
 

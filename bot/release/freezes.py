@@ -24,38 +24,43 @@ UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 ALL = "all"
 
 
-def parse_until(words: list[str], now: dt.datetime, timezone: str) -> tuple[dt.datetime, int]:
-    """The end of the freeze and how many words it took; Refused with an example for anything else."""
+def parse_until(words: list[str], now: dt.datetime, timezone: str, what: str = "freeze") -> tuple[dt.datetime, int]:
+    """The end of the freeze (or of an absence: `what`) and how many words it took; Refused with an
+    example for anything else. `timezone` is the one dates and times are read in."""
     zone = ZoneInfo(timezone)
     first = words[0].lower() if words else ""
     match = DURATION.match(first)
     try:
         if match:
-            return _future(now + dt.timedelta(**{UNITS[match[2]]: int(match[1])}), now), 1
+            return _future(now + dt.timedelta(**{UNITS[match[2]]: int(match[1])}), now, what), 1
         if len(words) > 1 and re.fullmatch(r"\d{1,2}:\d{2}", words[1]):
-            return _future(dt.datetime.strptime(f"{words[0]} {words[1]}", "%Y-%m-%d %H:%M").replace(tzinfo=zone), now), 2
+            return _future(dt.datetime.strptime(f"{words[0]} {words[1]}", "%Y-%m-%d %H:%M").replace(tzinfo=zone), now, what), 2
         if "T" in first.upper():
-            return _future(dt.datetime.strptime(words[0].upper(), "%Y-%m-%dT%H:%M").replace(tzinfo=zone), now), 1
+            return _future(dt.datetime.strptime(words[0].upper(), "%Y-%m-%dT%H:%M").replace(tzinfo=zone), now, what), 1
         day = dt.date.fromisoformat(first)
-        return _future(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), zone), now), 1
+        return _future(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), zone), now, what), 1
     except OverflowError:
-        raise _too_far(first) from None
+        raise _too_far(first, what) from None
     except ValueError:
-        raise Refused(f"I could not read `{{typed}}` as the end of the freeze. Use {UNTIL_EXAMPLE}.", typed=first[:40]) from None
+        raise Refused(f"I could not read `{{typed}}` as the end of the {what}. Use {UNTIL_EXAMPLE}.", typed=first[:40]) from None
 
 
-def _future(instant: dt.datetime, now: dt.datetime) -> dt.datetime:
+def _future(instant: dt.datetime, now: dt.datetime, what: str) -> dt.datetime:
     if instant <= now:
-        raise Refused("That time has already passed; a freeze must end in the future.")
+        raise Refused(f"That time has already passed; {_article(what)} {what} must end in the future.")
     if instant - now > MAX_FREEZE:
-        raise _too_far(f"{instant:%Y-%m-%d}")
+        raise _too_far(f"{instant:%Y-%m-%d}", what)
     return instant
 
 
-def _too_far(until: str) -> Refused:
+def _article(what: str) -> str:
+    return "an" if what[:1] in "aeiou" else "a"
+
+
+def _too_far(until: str, what: str) -> Refused:
     return Refused(
-        f"A freeze lasts at most {MAX_FREEZE.days} days, and `{until[:40]}` is further away. "
-        "Freeze until a nearer date and start a new freeze when it ends."
+        f"{_article(what).capitalize()} {what} lasts at most {MAX_FREEZE.days} days, and `{until[:40]}` is further away. "
+        f"Choose a nearer end and start a new {what} when it ends."
     )
 
 

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Eligible:
-    """An engineer who may be picked: a real, active Slack user with changes in the candidate."""
+    """An engineer with changes in the candidate: a real, active Slack user, picked unless away."""
 
     user: str
     timezone: str | None
+    away: bool = False
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,9 @@ def choose_release_manager(
     recent_stints: Mapping[str, int],
     rng: random.Random,
 ) -> ManagerChoice | None:
-    """Random among the least-served engineers in the preferred time zone, else among all."""
+    """Random among the least-served engineers in the preferred time zone, else among all; never
+    one who is away."""
+    engineers = [e for e in engineers if not e.away]
     if not engineers:
         return None
     preferred = [e for e in engineers if e.timezone == preferred_timezone]

@@ -60,6 +60,7 @@ class EngineerStatus:
     user: str | None
     changes: tuple[Change, ...]
     delegate: str | None
+    away: bool = False  # delegated at the cut because the engineer was away
 
     @property
     def verified(self) -> bool:
@@ -84,6 +85,7 @@ class Candidate:
     created_by: str | None
     changes: tuple[Change, ...]
     delegations: dict[str, str] = field(default_factory=dict)
+    away: frozenset[str] = frozenset()  # engineers whose delegation was made at the cut because they were away
     manager_choice: str = ""
     urgent_reason: str | None = None
     superseded_by: int | None = None
@@ -104,7 +106,9 @@ class Candidate:
         for change in self.changes:
             order.setdefault(change.engineer, []).append(change)
         matched = [user for user in order if user is not None]
-        statuses = [EngineerStatus(user, tuple(order[user]), self.delegations.get(user)) for user in matched]
+        statuses = [
+            EngineerStatus(user, tuple(order[user]), self.delegations.get(user), user in self.away) for user in matched
+        ]
         if None in order:
             statuses.append(EngineerStatus(None, tuple(order[None]), None))
         return statuses

@@ -20,9 +20,11 @@ import storage.freezes as freezes
 import storage.jobs as jobs
 import storage.leases as leases
 import storage.outbox as outbox
+import storage.people as people_store
 import storage.releases as releases
 from bot.config import Config, Product
 from bot.errors import Refused
+from bot.people.away import Away, away_delegations, describe_until
 from bot.release.hours import ReleaseWindow
 from bot.release.manager import Eligible, choose_release_manager
 from bot.release.model import Candidate, CandidateState, Change, Commit, Release, ReleaseException, Trigger
@@ -129,9 +131,10 @@ def record_cut(
             for c in commits
         )
         engineers = list(dict.fromkeys(c.engineer for c in changes if c.engineer))
+        away = people_store.away_now(session, now)
         if request.trigger is Trigger.DAILY:
             choice = choose_release_manager(
-                [Eligible(user, people[user].timezone) for user in engineers],
+                [Eligible(user, people[user].timezone, user in away) for user in engineers],
                 config.release_manager.preferred_timezone,
                 candidates.recent_stints(session, product.key, now - STINT_WINDOW),
                 rng,
@@ -145,7 +148,11 @@ def record_cut(
         if manager is None:
             raise Refused(f"{product.name}: nobody can be release manager; add an admin to the configuration.")
 
-        delegations = {e: d for e, d in (current.delegations if current else {}).items() if e in engineers}
+        carried_delegations = current.delegations if current else {}
+        made_at_cut = current.away if current else frozenset()  # made again below for whoever is still away
+        delegations = {e: d for e, d in carried_delegations.items() if e in engineers and e not in made_at_cut}
+        while_away = away_delegations(engineers, away, manager)
+        delegations |= while_away
         candidate = Candidate(
             id=0,
             product=product.key,
@@ -159,6 +166,7 @@ def record_cut(
             created_by=request.actor,
             changes=changes,
             delegations=delegations,
+            away=frozenset(while_away),
             manager_choice=how,
             urgent_reason=request.urgent_reason,
         )
@@ -173,6 +181,7 @@ def record_cut(
             candidates.update_candidate(session, current.id, superseded_by=candidate.id)
 
         _record_cut_events(session, config, product, candidate, current, now)
+        _record_away_delegations(session, config, product, candidate, away, people, now)
         summary = f"{product.key}: cut {candidate.version} with {len(changes)} changes by {len(engineers)} engineers"
         return CutOutcome(candidate, current, summary)
 
@@ -213,6 +222,31 @@ def _record_cut_events(session, config: Config, product: Product, candidate: Can
         }
         for user in sorted(everyone - {candidate.created_by}):
             owe_dm(session, user, urgent, now, candidate.id)
+
+
+def _record_away_delegations(
+    session, config: Config, product: Product, candidate: Candidate, away: Mapping[str, Away], people, now: dt.datetime
+) -> None:
+    """The thread says who verifies for whom while away; a named delegate is told by DM."""
+    pairs = [[engineer, candidate.delegations[engineer]] for engineer in sorted(candidate.away)]
+    if not pairs:
+        return
+    owe_thread(session, candidate.id, {"event": "away_delegations", "pairs": pairs}, now)
+    for engineer, delegate in pairs:
+        if delegate != away[engineer].delegate:
+            continue  # the release manager, who knows from the thread and the notice
+        changes = [c for c in candidate.changes if c.engineer == engineer]
+        person = people.get(engineer)
+        until = describe_until(away[engineer].until, person.timezone if person else None, config.release_hours.timezone)
+        owe_dm(
+            session, delegate,
+            {
+                "event": "away_delegate", "by": engineer, "until": until, "product": product.name,
+                "version": candidate.version, "product_channel": product.channel, "verify_candidate": candidate.id,
+                "subjects": [[c.sha[:7], c.subject] for c in changes[:10]], "more": max(0, len(changes) - 10),
+            },
+            now, candidate.id,
+        )
 
 
 def current(db: Database, product: str) -> Candidate | None:

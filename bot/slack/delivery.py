@@ -39,7 +39,7 @@ from bot.config import Config
 from bot.release import service
 from bot.runtime import Runtime
 from bot.slack import setaside
-from bot.slack.blocks.candidate import candidate_message
+from bot.slack.blocks.candidate import candidate_message, verify_prompt
 from bot.slack.blocks.digest import message_blocks
 from bot.slack.blocks.events import render as render_event
 from bot.slack.blocks.flags import approval_message
@@ -204,8 +204,13 @@ class Delivery:
                     await asyncio.to_thread(self._done, item, f"unknown event {item.payload.get('event')}")
                     return
                 target = item.payload["user"] if item.kind == "dm" else item.payload["channel"]
-                request_id = item.payload.get("request_id")
-                blocks = approval_message(text, request_id) if request_id else message_blocks(item.payload)
+                request_id, verify = item.payload.get("request_id"), item.payload.get("verify_candidate")
+                if request_id:
+                    blocks = approval_message(text, request_id)
+                elif verify:
+                    blocks = verify_prompt(text, verify)
+                else:
+                    blocks = message_blocks(item.payload)
                 await call(self.slack, "chat_postMessage", channel=target, text=text, blocks=blocks, metadata=tag(item))
                 await asyncio.to_thread(self._done, item)
             else:

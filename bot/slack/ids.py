@@ -37,3 +37,7 @@ EXCEPTION_NOTE_INPUT = "note"
 FLAG_REQUEST_BLOCK = "flag_request"
 FLAG_APPROVE = "flag_approve"
 FLAG_REJECT = "flag_reject"
+
+# a direct message that asks for a verification (reminders, away delegations): its "Verified"
+# button is VERIFY with the candidate's id, handled by the notice's own listener
+VERIFY_PROMPT_BLOCK = "rc_verify_prompt"

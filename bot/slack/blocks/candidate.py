@@ -45,7 +45,8 @@ def who(candidate: Candidate, engineer: EngineerStatus) -> str:
         authors = ", ".join(sorted({f"{c.author_name} <{c.author_email}>" for c in engineer.changes}))
         return f"Authors without a Slack account ({escaped(authors, 400)}), verified by the release manager {mention(candidate.release_manager)}"
     if engineer.delegate:
-        return f"{mention(engineer.user)} (verified for them by {mention(engineer.delegate)})"
+        away = "away; " if engineer.away else ""
+        return f"{mention(engineer.user)} ({away}verified for them by {mention(engineer.delegate)})"
     return mention(engineer.user)
 
 
@@ -105,7 +106,8 @@ def _pending_line(candidate: Candidate) -> str:
         if engineer.user is None:
             names.append("authors without a Slack account")
         elif engineer.delegate:
-            names.append(f"{mention(engineer.user)} (to {mention(engineer.delegate)})")
+            away = "away, " if engineer.away else ""
+            names.append(f"{mention(engineer.user)} ({away}to {mention(engineer.delegate)})")
         else:
             names.append(mention(engineer.user))
     shown = names[:PENDING_NAMES]
@@ -170,6 +172,24 @@ def _actions(candidate: Candidate) -> dict:
             },
         ],
     }
+
+
+def verify_prompt(text: str, candidate_id: int) -> list[dict]:
+    """A direct message with the candidate's own "Verified" button: the same action and value as on
+    the notice, so the one listener handles it wherever it is pressed."""
+    return [
+        section(text),
+        {
+            "type": "actions",
+            "block_id": ids.VERIFY_PROMPT_BLOCK,
+            "elements": [
+                {
+                    "type": "button", "action_id": ids.VERIFY, "style": "primary", "value": str(candidate_id),
+                    "text": {"type": "plain_text", "text": "Verified"},
+                }
+            ],
+        },
+    ]
 
 
 def nonviable_modal(candidate: Candidate, product_name: str) -> dict:

@@ -168,6 +168,66 @@ def deploy_hook_failed(p: dict) -> str:
     )
 
 
+# ---------------------------------------------------------------- away and reminders
+
+
+def _subjects(p: dict) -> str:
+    subjects = "\n".join(f"• `{text(sha, 12)}` {text(subject, 200)}" for sha, subject in p.get("subjects") or [])
+    return subjects + (f"\n…and {int(p['more'])} more" if p.get("more") else "")
+
+
+def _people(users: list, nobody: str = NO_ACCOUNT) -> str:
+    return ", ".join(who(user, nobody) for user in users)
+
+
+@renders("away_delegations")
+def away_delegations(p: dict) -> str:
+    pairs = [f"{who(delegate)} for {who(engineer)}" for engineer, delegate in p.get("pairs") or []]
+    return f"Away at the cut, so verified for them: {', '.join(pairs)}."
+
+
+@renders("away_delegate")
+def away_delegate(p: dict) -> str:
+    """The DM to the teammate named by `/rc away`, for each candidate cut while the person is away."""
+    return (
+        f"{who(p.get('by'))} is away until {text(p.get('until'), 100)} and asked you to verify their changes in "
+        f"{_release(p)}. Check them in the RC environment, then press *Verified*.\n{_subjects(p)}"
+    )
+
+
+@renders("reminder")
+def reminder(p: dict) -> str:
+    """An engineer (or whoever verifies for them) still pending some hours after the cut."""
+    me = p.get("user")
+    others = [engineer for engineer in p.get("engineers") or [] if engineer != me]
+    whose = "your changes" if me in (p.get("engineers") or []) else ""
+    if others:
+        whose += (" and " if whose else "") + f"the changes of {_people(others)}"
+    return (
+        f"Reminder: {_release(p)} still waits for {whose or 'your verification'}. Check them in the RC environment, "
+        "then press *Verified* (here or on the candidate's message)."
+    )
+
+
+@renders("escalation")
+def escalation(p: dict) -> str:
+    names = _people(list(p.get("pending") or []))
+    return f"{who(p.get('manager'))}: {text(p.get('version'), 60)} is still waiting for {names}."
+
+
+@renders("ready_open")
+def ready_open(p: dict) -> str:
+    return f"The release window is open and {_release(p)} is ready: release it with `/rc release`."
+
+
+@renders("week_end")
+def week_end(p: dict) -> str:
+    return (
+        f"The release window has closed for the week with {text(p.get('version'), 60)} ready but not released. "
+        f"Next opening: {text(p.get('next_open'), 100)}."
+    )
+
+
 # ---------------------------------------------------------------- freezes
 
 

@@ -15,6 +15,7 @@ RC_USAGE: Usage = (
     ("/rc manager [product] @user", "hand the release manager role to someone else"),
     ("/rc history [product]", "the last ten production releases"),
     ("/rc stats [product] [days]", "the four DORA delivery figures of the last 30 days, or of the days given (1 to 365)"),
+    ("/rc away <until> [@delegate]", "away until a date, a date and time (your time zone) or for a duration like 3d; `/rc away end`, `/rc away` for your status"),
     ("/rc help", "this list"),
 )
 PRODUCT_NOTE = "In a product's release channel the product is implied; elsewhere name it, e.g. `/rc status checkout`."

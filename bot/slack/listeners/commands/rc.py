@@ -9,9 +9,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import Product
 from bot.errors import Refused
+from bot.people import away as away_rules
 from bot.people import digest
+from bot.people import service as people
 from bot.people.stats import figures_json
-from bot.release import flows, service, signoffs
+from bot.release import flows, freezes, service, signoffs
 from bot.release.hours import ReleaseWindow
 from bot.release.model import Trigger
 from bot.release.service import CutRequest, ReleaseClosed, ReleaseRequest
@@ -39,6 +41,14 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         handler = SUBCOMMANDS.get(subcommand)
         if subcommand in ("", "help"):
             await ack(**rc_usage())
+            return
+        if subcommand in PERSONAL:  # about the person, not a product
+            await ack()
+            try:
+                reply = await PERSONAL[subcommand](runtime, directory, command["user_id"], rest)
+            except Refused as refusal:
+                reply = refusal_reply(refusal)
+            await respond(**reply, replace_original=False)
             return
         if handler is None:
             await ack(**rc_usage(not_understood=text.strip()))
@@ -151,6 +161,40 @@ async def stats(runtime, directory, product: Product, user: str, rest: str) -> d
     found = await asyncio.to_thread(digest.product_figures, runtime.db, runtime.config, product.key, runtime.clock.now(), days)
     return stats_reply(product.name, figures_json(found, runtime.config.stats.failure_window))
 
+
+async def away(runtime, directory, user: str, rest: str) -> dict:
+    """`/rc away <until> [@delegate]`, `/rc away end`, and `/rc away` for your status; dates and
+    times are read in your own Slack time zone."""
+    now, fallback = runtime.clock.now(), runtime.config.release_hours.timezone
+    me = await directory.person(user)
+    zone = (me.timezone if me else None) or fallback
+    words = rest.split()
+    if not words:
+        plan = await asyncio.to_thread(people.away_status, runtime.db, user, now)
+        if plan is None:
+            return private_reply("You are not away. Set an absence with `/rc away <until> [@delegate]`.")
+        return private_reply(_away_line("You are away", plan, zone, fallback))
+    if words[0].lower() == "end" and len(words) == 1:
+        await asyncio.to_thread(people.come_back, runtime.db, user, now)
+        return private_reply("Welcome back: you are no longer away, and new candidates ask you to verify your changes.")
+    until, used = freezes.parse_until(words, now, zone, what="absence")
+    rest_words = words[used:]
+    delegate = mentioned_user(rest_words[0]) if len(rest_words) == 1 else None
+    if rest_words and delegate is None:
+        raise Refused("Name the delegate as a mention after the end: `/rc away <until> [@delegate]`.")
+    if delegate is not None:
+        away_rules.check_delegate(user, delegate, await directory.person(delegate))
+    plan = await asyncio.to_thread(people.go_away, runtime.db, user, until, delegate, now)
+    return private_reply(_away_line("You are away", plan, zone, fallback) + " You are not picked as release manager meanwhile.")
+
+
+def _away_line(lead: str, plan, zone: str, fallback: str) -> str:
+    who = f"<@{plan.delegate}>" if plan.delegate else "the release manager"
+    until = escape(away_rules.describe_until(plan.until, zone, fallback))
+    return f"{lead} until {until}; {who} verifies your changes in new candidates."
+
+
+PERSONAL = {"away": away}
 
 SUBCOMMANDS = {
     "status": status,

@@ -1,6 +1,6 @@
 """When each change was committed, so lead time for changes can be measured (the DORA figures).
 
-Revision ID: 0010
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-02
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 from storage.models import UTCDateTime
 
-revision = "0010"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None

@@ -14,6 +14,7 @@ from bot.clock import FixedClock
 from bot.config import Config, Environment
 from bot.runtime import Runtime
 from bot.slack.client import make_client
+from bot.slack.pacing import Pacer
 from storage import Database
 from tests.harness import start_bot
 from bot.slack.fake import FakeSlack, SlackDriver
@@ -96,7 +97,11 @@ def make_runtime(db: Database, fake: FakeSlack, config: Config, clock, *, api_to
         api_token=api_token,
     )
     slack = make_client(env.slack_bot_token, env.slack_api_url, max_retries=1)
-    return Runtime(env=env, config=config, db=db, slack=slack, clock=clock, rng=random.Random(7))
+    # Slack's Tier 3 pace (50 look-ups a minute) would make a 120-author cut wait minutes of real
+    # time; the emulator rate-limits only when a test asks it to, and tests/test_lookup_pacing.py
+    # sets its own pacer.
+    unpaced = Pacer(per_second=10_000, burst=10_000)
+    return Runtime(env=env, config=config, db=db, slack=slack, clock=clock, rng=random.Random(7), lookup_pacer=unpaced)
 
 
 @pytest.fixture

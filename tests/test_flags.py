@@ -24,7 +24,7 @@ def test_create_show_list_and_change_in_the_default_environment(rc):
     assert "already exists" in flag(rc, "create new-checkout", "U0ERIN")
     assert "is now on for 10%" in flag(rc, "rollout new-checkout 10%", "U0ERIN")  # staging is not protected
     shown = flag(rc, "show new-checkout", "U0STRANGER")
-    assert "*staging*: on; rollout 10%" in shown and "*production* (protected): off" in shown
+    assert "*staging*: on for 10%" in shown and "*production* (protected): off" in shown
     assert "owner <@U0DANA>" in shown and "The new checkout flow" in shown
     assert "`new-checkout` (release, <@U0DANA>): staging: on for 10%, production: off" in flag(rc, "list", "U0STRANGER")
     rc.settled()
@@ -137,8 +137,8 @@ def test_a_freeze_allows_only_the_kill_switch_in_protected_environments(rc):
 
 def test_targets_owner_and_archive(rc):
     flag(rc, "create beta-ui permission", "U0DANA")
-    assert "is now on for 2 targets only" in flag(rc, "target beta-ui add <@U0ERIN|erin> customer-42", "U0DANA")
-    assert "targets: U0ERIN, customer-42" in flag(rc, "show beta-ui", "U0DANA")
+    assert "is now on for 2 targeting keys" in flag(rc, "target beta-ui add <@U0ERIN|erin> customer-42", "U0DANA")
+    assert "keys: U0ERIN, customer-42" in flag(rc, "show beta-ui", "U0DANA")
     assert "Only the owner" in flag(rc, "owner beta-ui <@U0ERIN|erin>", "U0STRANGER")
     assert "<@U0ERIN> now owns `beta-ui`" in flag(rc, "owner beta-ui <@U0ERIN|erin>", "U0DANA")
     assert "Only the owner" in flag(rc, "archive beta-ui", "U0DANA")

@@ -6,6 +6,7 @@ and seen by the next evaluation (the shared version is bumped)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 import storage.flags as store
@@ -13,12 +14,13 @@ from bot.config import Config
 from bot.errors import Refused
 from bot.flags import definitions, validation
 from bot.flags.evaluation import resolve_refs
-from bot.flags.model import KEY, Flag, FlagType
+from bot.flags.model import Flag, FlagType
 from bot.flags.service import _announce, _environment
 from storage import Database
 from storage.flags import FlagChange
 
 ACTOR = "api"
+API_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # flagd keys may have capitals; Slack-made ones do not
 
 
 class Invalid(Exception):
@@ -116,8 +118,8 @@ def _checked(config: Config, document: object) -> tuple[dict[str, dict], list[st
     known = set(evaluators) | set(config.flags.segments)
     flags: dict[str, dict] = {}
     for key, body in document["flags"].items():
-        if not KEY.match(key):
-            problems.append(f"{key[:70]!r}: not a flag key (a-z, 0-9, '.', '_' and '-', starting with a letter or digit, at most 64)")
+        if not isinstance(key, str) or not API_KEY.match(key):
+            problems.append(f"{key[:70]!r}: not a flag key (letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64)")
             continue
         found, warned = validation.check(body, known)
         problems += [f"{key}: {problem}" for problem in found]

@@ -6,7 +6,7 @@ The JsonLogic of `targeting` and flagd's operators (`fractional`, `sem_ver`, `st
 and is prepared once per snapshot, so a flag without targeting is a dict look-up:
 
 - DISABLED: no value (OFREP's code default: the caller's default applies), reason DISABLED;
-- no targeting: the default variant, reason STATIC;
+- no targeting: the default variant, reason STATIC (no default variant: the caller's, DEFAULT);
 - targeting that yields a variant: that variant, TARGETING_MATCH; yields null: the default
   variant, DEFAULT; no default variant: no value (caller's default), DEFAULT;
 - a variant that is not among the variants: ERROR GENERAL; an unknown operator: PARSE_ERROR.
@@ -144,7 +144,7 @@ def rule(key: str, definition: Mapping[str, Any], evaluators: Mapping[str, Any] 
 
     targeting = definition.get("targeting")
     if not targeting:
-        static = fallback(STATIC)
+        static = fallback(STATIC if default_name is not None else DEFAULT)
         return lambda _context: static
     default = fallback(DEFAULT)
     matches = {name: Evaluation(key, value, name, TARGETING_MATCH, metadata=metadata) for name, value in variants.items()}

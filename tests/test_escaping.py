@@ -214,6 +214,7 @@ SAMPLES = {
     "flag_rejected": {"by": "U0DANA", "change": HOSTILE, "key": "k", "environment": "production"},
     "flag_owner": {"by": "U0DANA", "key": HOSTILE, "owner": "U0ERIN", "previous": HOSTILE},
     "flag_archived": {"by": HOSTILE, "key": HOSTILE},
+    "flag_defined": {"by": "api", "key": HOSTILE, "environment": HOSTILE, "state": HOSTILE, "before": HOSTILE},
 }
 
 

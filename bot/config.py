@@ -159,14 +159,23 @@ class Product(_Section):
     deploy_hook: DeployHook | None = None
 
 
+SEGMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
 class Flags(_Section):
     environments: list[EnvironmentName] = ["staging", "production"]
     default_environment: EnvironmentName = "staging"
     protected: list[EnvironmentName] = ["production"]
     channel: ChannelId | None = None
+    segments: dict[str, dict] = {}  # name -> JsonLogic over the evaluation context, flagd's `$evaluators`
 
     @model_validator(mode="after")
     def _check(self) -> Flags:
+        for name, rule in self.segments.items():
+            if not SEGMENT_NAME.match(name):
+                raise ValueError(f"flags.segments: {name!r} is not a segment name (a-z, 0-9, '_' and '-')")
+            if len(rule) != 1:
+                raise ValueError(f"flags.segments.{name} must be one JsonLogic operation, like {{ends_with: [{{var: email}}, \"@example.com\"]}}")
         if len(set(self.environments)) != len(self.environments):
             raise ValueError("flags.environments lists an environment twice")
         if self.default_environment not in self.environments:

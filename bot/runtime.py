@@ -37,7 +37,7 @@ class Runtime:
 
     @cached_property
     def flag_snapshots(self) -> Snapshots:
-        return Snapshots(self.db)
+        return Snapshots(self.db, self.config.flags.segments)
 
     @classmethod
     def create(cls, env: Environment, config: Config, **overrides) -> Runtime:

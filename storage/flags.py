@@ -1,4 +1,4 @@
-"""Queries on feature flags, their per-environment states, changes, approval requests and version."""
+"""Queries on feature flags, their per-environment flagd definitions, changes, approval requests and version."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.flags.model import Flag, FlagState, FlagType
+from bot.flags.definitions import initial
+from bot.flags.model import Flag, FlagType
 from storage.models import FlagChangeRow, FlagRequestRow, FlagRow, FlagStateRow, FlagVersionRow
 from storage.upsert import insert_or_replace
 
@@ -41,14 +42,6 @@ class FlagRequest:
     created_at: dt.datetime
 
 
-def state_json(state: FlagState) -> dict:
-    return {"enabled": state.enabled, "rollout": state.rollout, "targets": list(state.targets)}
-
-
-def state_from_json(data: dict) -> FlagState:
-    return FlagState(enabled=bool(data["enabled"]), rollout=int(data["rollout"]), targets=tuple(data["targets"]))
-
-
 def version(session: Session) -> int:
     return session.scalar(select(FlagVersionRow.version).where(FlagVersionRow.id == 1))
 
@@ -63,45 +56,54 @@ def get(session: Session, key: str, *, lock: bool = False) -> Flag | None:
     if row is None:
         return None
     states = session.scalars(select(FlagStateRow).where(FlagStateRow.flag_key == key))
-    return _flag(row, {s.environment: FlagState(s.enabled, s.rollout, tuple(s.targets)) for s in states})
+    return _flag(row, {s.environment: s.definition for s in states})
 
 
-def _flag(row: FlagRow, states: dict[str, FlagState]) -> Flag:
+def _flag(row: FlagRow, states: dict[str, dict]) -> Flag:
     return Flag(
         key=row.key, type=FlagType(row.type), description=row.description, owner=row.owner, product=row.product,
-        created_by=row.created_by, created_at=row.created_at, states=states, archived=row.archived_at is not None,
+        created_by=row.created_by, created_at=row.created_at, variants=row.variants, states=states,
+        archived=row.archived_at is not None,
     )
 
 
 def all_flags(session: Session) -> list[Flag]:
     rows = session.scalars(select(FlagRow).order_by(FlagRow.key)).all()
-    states: dict[str, dict[str, FlagState]] = {}
+    states: dict[str, dict[str, dict]] = {}
     for s in session.scalars(select(FlagStateRow)):
-        states.setdefault(s.flag_key, {})[s.environment] = FlagState(s.enabled, s.rollout, tuple(s.targets))
+        states.setdefault(s.flag_key, {})[s.environment] = s.definition
     return [_flag(row, states.get(row.key, {})) for row in rows]
 
 
-def environment_states(session: Session, environment: str) -> dict[str, FlagState]:
-    """Every live flag of the environment; a flag without a state row there is off."""
-    live = session.scalars(select(FlagRow.key).where(FlagRow.archived_at.is_(None))).all()
+def environment_definitions(session: Session, environment: str) -> dict[str, dict]:
+    """Every live flag of the environment; a flag without a state row there serves off."""
+    live = session.execute(select(FlagRow.key, FlagRow.variants).where(FlagRow.archived_at.is_(None))).all()
     rows = session.scalars(select(FlagStateRow).where(FlagStateRow.environment == environment))
-    found = {row.flag_key: FlagState(row.enabled, row.rollout, tuple(row.targets)) for row in rows}
-    return {key: found.get(key, FlagState()) for key in live}
+    found = {row.flag_key: row.definition for row in rows}
+    return {key: found.get(key) or initial(variants) for key, variants in live}
 
 
 def create(session: Session, flag: Flag) -> None:
     session.add(
         FlagRow(
             key=flag.key, type=flag.type, description=flag.description, owner=flag.owner, product=flag.product,
-            created_by=flag.created_by, created_at=flag.created_at,
+            created_by=flag.created_by, created_at=flag.created_at, variants=flag.variants,
         )
     )
     session.flush()
 
 
-def set_state(session: Session, key: str, environment: str, state: FlagState, by: str, at: dt.datetime) -> None:
-    values = {"flag_key": key, "environment": environment, **state_json(state), "updated_at": at, "updated_by": by}
+def set_definition(session: Session, key: str, environment: str, definition: dict, by: str, at: dt.datetime) -> None:
+    values = {"flag_key": key, "environment": environment, "definition": definition, "updated_at": at, "updated_by": by}
     insert_or_replace(session, FlagStateRow, values, ["flag_key", "environment"])
+
+
+def set_variants(session: Session, key: str, variants: dict | None) -> None:
+    session.execute(update(FlagRow).where(FlagRow.key == key).values(variants=variants))
+
+
+def unarchive(session: Session, key: str) -> None:
+    session.execute(update(FlagRow).where(FlagRow.key == key).values(archived_at=None))
 
 
 def set_owner(session: Session, key: str, owner: str) -> None:

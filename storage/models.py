@@ -273,18 +273,17 @@ class FlagRow(Base):
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime]
     archived_at: Mapped[dt.datetime | None]
+    variants: Mapped[dict | None] = mapped_column(JSON)  # None: boolean on/off
 
 
 class FlagStateRow(Base):
-    """A flag in one environment; a missing row means off."""
+    """A flag in one environment: its flagd flag definition; a missing row means serving off."""
 
     __tablename__ = "flag_states"
 
     flag_key: Mapped[str] = mapped_column(ForeignKey("flags.key", ondelete="CASCADE"), primary_key=True)
     environment: Mapped[str] = mapped_column(String(ENVIRONMENT), primary_key=True)
-    enabled: Mapped[bool] = mapped_column(default=False)
-    rollout: Mapped[int] = mapped_column(default=100)
-    targets: Mapped[list] = mapped_column(JSON, default=list)
+    definition: Mapped[dict] = mapped_column(JSON)
     updated_at: Mapped[dt.datetime]
     updated_by: Mapped[str] = mapped_column(String(32))
 

@@ -32,7 +32,7 @@ BASE_CONFIG = {
         {"key": "search", "name": "Search", "channel": "C0SEARCH", "repository": "/nonexistent"},
     ],
     "people": {"dana@example.com": "U0DANA"},
-    "flags": {"channel": "C0FLAGS"},
+    "flags": {"channel": "C0FLAGS", "segments": {"internal": {"ends_with": [{"var": "email"}, "@example.com"]}}},
 }
 
 

@@ -221,6 +221,7 @@ SAMPLES = {
     "escalation": {"manager": "U0LEAD", "version": HOSTILE, "pending": ["U0DANA", HOSTILE, None]},
     "ready_open": {"product": HOSTILE, "version": "v1"},
     "week_end": {"version": HOSTILE, "next_open": HOSTILE},
+    "flag_defined": {"by": "api", "key": HOSTILE, "environment": HOSTILE, "state": HOSTILE, "before": HOSTILE},
 }
 
 

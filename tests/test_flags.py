@@ -24,7 +24,7 @@ def test_create_show_list_and_change_in_the_default_environment(rc):
     assert "already exists" in flag(rc, "create new-checkout", "U0ERIN")
     assert "is now on for 10%" in flag(rc, "rollout new-checkout 10%", "U0ERIN")  # staging is not protected
     shown = flag(rc, "show new-checkout", "U0STRANGER")
-    assert "*staging*: on; rollout 10%" in shown and "*production* (protected): off" in shown
+    assert "*staging*: on for 10%" in shown and "*production* (protected): off" in shown
     assert "owner <@U0DANA>" in shown and "The new checkout flow" in shown
     assert "`new-checkout` (release, <@U0DANA>): staging: on for 10%, production: off" in flag(rc, "list", "U0STRANGER")
     rc.settled()
@@ -137,8 +137,8 @@ def test_a_freeze_allows_only_the_kill_switch_in_protected_environments(rc):
 
 def test_targets_owner_and_archive(rc):
     flag(rc, "create beta-ui permission", "U0DANA")
-    assert "is now on for 2 targets only" in flag(rc, "target beta-ui add <@U0ERIN|erin> customer-42", "U0DANA")
-    assert "targets: U0ERIN, customer-42" in flag(rc, "show beta-ui", "U0DANA")
+    assert "is now on for 2 targeting keys" in flag(rc, "target beta-ui add <@U0ERIN|erin> customer-42", "U0DANA")
+    assert "keys: U0ERIN, customer-42" in flag(rc, "show beta-ui", "U0DANA")
     assert "Only the owner" in flag(rc, "owner beta-ui <@U0ERIN|erin>", "U0STRANGER")
     assert "<@U0ERIN> now owns `beta-ui`" in flag(rc, "owner beta-ui <@U0ERIN|erin>", "U0DANA")
     assert "Only the owner" in flag(rc, "archive beta-ui", "U0DANA")
@@ -158,3 +158,22 @@ def test_approving_an_old_request_never_undoes_a_kill_switch(rc):
     answer = rc.click("U0DANA", "flag_approve", message=request, channel_id="C0FLAGS")
     assert "must not undo a kill switch" in answer
     assert "production: off" in flag(rc, "list", "U0DANA")
+
+
+def test_variants_serve_split_and_segments_from_slack(rc):
+    assert "mix types" in flag(rc, 'create banner variants red="#f00" size=3', "U0DANA")
+    assert "mix types" in flag(rc, "create bad variants a=1 b=x", "U0DANA")
+    assert "serving `red`" in flag(rc, 'create banner2 variants red="#f00" blue="#00f"', "U0DANA")
+    assert "serves blue" in flag(rc, "serve banner2 blue", "U0DANA")
+    assert "no variant `green`" in flag(rc, "serve banner2 green", "U0DANA")
+    assert "add up to 90, not 100" in flag(rc, "split banner2 red=40 blue=50", "U0DANA")
+    assert "split red 40% / blue 60%" in flag(rc, "split banner2 red=40 blue=60", "U0DANA")
+    assert "is now serves red" in flag(rc, "off banner2", "U0STRANGER")  # off: the first variant, to everyone
+    flag(rc, "create dogfood", "U0DANA")
+    assert "There is no segment `vip`" in flag(rc, "target dogfood add segment:vip", "U0DANA")
+    assert "on for segment internal" in flag(rc, "target dogfood add segment:internal", "U0DANA")
+    shown = flag(rc, "show dogfood", "U0DANA")
+    assert 'segment `internal`: `{"ends_with": [{"var": "email"}, "@example.com"]}`' in shown
+    assert "waits for the approval" in flag(rc, "split banner2 red=50 blue=50 production", "U0DANA")
+    history = flag(rc, "history banner2", "U0DANA")
+    assert "split red 40%, blue 60%" in history and "serve blue to everyone" in history

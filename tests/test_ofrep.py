@@ -5,6 +5,7 @@ evaluator loaded from our export, and a kill switch committed by another process
 from __future__ import annotations
 
 import asyncio
+import importlib
 import itertools
 import json
 import sqlite3
@@ -22,25 +23,35 @@ from openfeature.flag_evaluation import Reason
 
 import storage.flags as store
 from bot.api.ofrep import SharedReads
-from bot.flags.evaluation import evaluate, flagd_definition
-from bot.flags.model import Flag, FlagSnapshot, FlagState, FlagType
+from bot.flags.evaluation import evaluate, flagd_document
+from bot.flags.model import Flag, FlagSnapshot, FlagType
 from bot.flags.snapshots import Snapshots
 from storage import Database
 from tests.conftest import API_TOKEN, START
-from tests.test_flag_evaluation import same_as_flagd
+
+definition_of = importlib.import_module("storage.migrations.versions.0010_flag_definitions").definition_of
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 domains = itertools.count()
 
 
-def put(db: Database, key: str, states: dict[str, FlagState], *, create: bool = True) -> None:
-    """One committed change, as the /flag service makes it: states, then the shared version."""
+def FlagState(enabled: bool = False, rollout: int = 100, targets: tuple = ()) -> dict:  # noqa: N802 - the old model's name
+    """The definition /flag leaves for what the old model called (enabled, rollout, targets)."""
+    return definition_of(enabled, rollout, list(targets))
+
+
+def same_as_flagd(ours, theirs) -> bool:
+    return (ours.value, ours.variant, ours.reason) == (theirs.value, theirs.variant, theirs.reason.value)
+
+
+def put(db: Database, key: str, states: dict[str, dict], *, create: bool = True) -> None:
+    """One committed change, as the /flag service makes it: definitions, then the shared version."""
     with db.transaction() as session:
         if create:
             flag = Flag(key=key, type=FlagType.RELEASE, description="", owner="U0DANA", created_by="U0DANA", created_at=START)
             store.create(session, flag)
         for environment, state in states.items():
-            store.set_state(session, key, environment, state, "U0DANA", START)
+            store.set_definition(session, key, environment, state, "U0DANA", START)
         store.bump_version(session)
 
 
@@ -82,7 +93,7 @@ def test_the_openfeature_sdk_reads_values_reasons_and_variants_through_ofrep(bot
         return details.value, details.variant, details.reason, details.error_code
 
     assert answer(production, "checkout.total", "u1") == (True, "on", Reason.STATIC, None)
-    assert answer(production, "dark", "u1", default=True) == (False, "off", Reason.DISABLED, None)
+    assert answer(production, "dark", "u1", default=True) == (False, "off", Reason.STATIC, None)  # off serves `off`
     assert answer(production, "search.ranker", "vip") == (True, "on", Reason.TARGETING_MATCH, None)
     snapshot = bot.runtime.flag_snapshots.current("production")
     in_rollout = 0
@@ -94,14 +105,14 @@ def test_the_openfeature_sdk_reads_values_reasons_and_variants_through_ofrep(bot
     assert 0 < in_rollout < 60
 
     value, variant, reason, error = answer(production, "search.ranker", None, default=True)
-    assert (value, reason, error) == (True, Reason.ERROR, ErrorCode.TARGETING_KEY_MISSING)
+    assert (value, variant, reason, error) == (False, "off", Reason.DEFAULT, None)  # flagd: fractional cannot bucket
     missing = production.get_boolean_details("no-such-flag", True, EvaluationContext("u1"))
     assert (missing.value, missing.error_code) == (True, ErrorCode.FLAG_NOT_FOUND)
     assert "no-such-flag" in missing.error_message
 
     staging, default = openfeature_client("/envs/staging"), openfeature_client("")
-    assert answer(staging, "checkout.total", "u1") == (False, "off", Reason.DISABLED, None)
-    assert answer(default, "checkout.total", "u1") == (False, "off", Reason.DISABLED, None)
+    assert answer(staging, "checkout.total", "u1") == (False, "off", Reason.STATIC, None)
+    assert answer(default, "checkout.total", "u1") == (False, "off", Reason.STATIC, None)
     denied = openfeature_client("/envs/production", headers=None).get_boolean_details("checkout.total", False)
     assert (denied.value, denied.error_code, denied.error_message) == (False, ErrorCode.GENERAL, "unauthorized")
 
@@ -168,7 +179,7 @@ def test_a_body_without_a_usable_context_is_400_with_an_error_code(bot, http):
     assert rolled.status_code == 404  # the body is fine; the flag is unknown
     put(bot.runtime.db, "rolled", {"production": FlagState(enabled=True, rollout=40)})
     rolled = ofrep(http, "/envs/production/ofrep/v1/evaluate/flags/rolled", content=b'{"context": {}}')
-    assert rolled.status_code == 400 and rolled.json()["errorCode"] == "TARGETING_KEY_MISSING"
+    assert rolled.status_code == 200 and rolled.json() == {"key": "rolled", "value": False, "variant": "off", "reason": "DEFAULT"}
 
 
 def test_bulk_evaluation_has_an_etag_and_is_304_until_a_flag_or_the_context_changes(bot, http):
@@ -183,7 +194,7 @@ def test_bulk_evaluation_has_an_etag_and_is_304_until_a_flag_or_the_context_chan
     etag = first.headers["etag"]
     assert [f["key"] for f in first.json()["flags"]] == ["a.flag", "b.flag", "c.flag"]
     assert first.json()["flags"][0] == {"key": "a.flag", "value": True, "reason": "STATIC", "variant": "on"}
-    assert first.json()["flags"][2] == {"key": "c.flag", "value": False, "reason": "DISABLED", "variant": "off"}
+    assert first.json()["flags"][2] == {"key": "c.flag", "value": False, "reason": "STATIC", "variant": "off"}
     assert first.json()["metadata"]["environment"] == "production"
 
     for header in (etag, f"W/{etag}", f'"other", {etag}', "*"):
@@ -199,20 +210,16 @@ def test_bulk_evaluation_has_an_etag_and_is_304_until_a_flag_or_the_context_chan
     put(db, "a.flag", {"production": FlagState(enabled=False)}, create=False)
     changed = ofrep(http, path, context, headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
-    assert changed.json()["flags"][0]["reason"] == "DISABLED"
+    assert changed.json()["flags"][0] == {"key": "a.flag", "value": False, "reason": "STATIC", "variant": "off"}
     keyless = ofrep(http, path, {"context": {}}).json()["flags"]
-    assert keyless[1] == {
-        "key": "b.flag",
-        "errorCode": "TARGETING_KEY_MISSING",
-        "errorDetails": "flag 'b.flag' is rolled out to 50% of targeting keys: send a non-empty targetingKey",
-    }
+    assert keyless[1] == {"key": "b.flag", "value": False, "reason": "DEFAULT", "variant": "off"}
 
 
 def test_each_environment_answers_for_itself_and_the_default_is_staging(bot, http):
     put(bot.runtime.db, "beta", {"staging": FlagState(enabled=True), "production": FlagState(enabled=False)})
     body = {"context": {"targetingKey": "u1"}}
     assert ofrep(http, "/envs/staging/ofrep/v1/evaluate/flags/beta", body).json()["value"] is True
-    assert ofrep(http, "/envs/production/ofrep/v1/evaluate/flags/beta", body).json()["reason"] == "DISABLED"
+    assert ofrep(http, "/envs/production/ofrep/v1/evaluate/flags/beta", body).json()["value"] is False
     assert ofrep(http, "/ofrep/v1/evaluate/flags/beta", body).json() == {"key": "beta", "value": True, "reason": "STATIC", "variant": "on"}
     assert ofrep(http, "/ofrep/v1/evaluate/flags", body).json() == ofrep(http, "/envs/staging/ofrep/v1/evaluate/flags", body).json()
 
@@ -234,7 +241,7 @@ def test_flagd_loaded_from_our_flagd_json_answers_as_our_ofrep_endpoint(bot, htt
     assert exported.status_code == 200 and exported.headers["content-type"] == "application/json"
     assert exported.json()["$schema"] == "https://flagd.dev/schema/v0/flags.json"
     snapshot = bot.runtime.flag_snapshots.current("production")
-    assert exported.json() == flagd_definition(snapshot)
+    assert exported.json() == flagd_document(snapshot)
     core = FlagdCore()
     core.set_flags(exported.text)
 
@@ -248,8 +255,6 @@ def test_flagd_loaded_from_our_flagd_json_answers_as_our_ofrep_endpoint(bot, htt
 
     def same_over_http(answer: dict, flag: str, key: str) -> bool:
         expected = theirs(flag, key)
-        if expected.reason == Reason.DISABLED:
-            return answer == {"key": flag, "value": False, "reason": "DISABLED", "variant": "off"}
         return answer == {"key": flag, "value": expected.value, "reason": expected.reason.value, "variant": expected.variant}
 
     for i in range(0, 10_000, 25):  # 400 bulk requests, each answering every flag
@@ -268,7 +273,7 @@ def test_a_flag_turned_off_by_another_process_is_off_at_the_very_next_request(bo
     single = "/envs/production/ofrep/v1/evaluate/flags/kill.me"
     bulk = "/envs/production/ofrep/v1/evaluate/flags"
     body = {"context": {"targetingKey": "u1"}}
-    off = {"key": "kill.me", "value": False, "reason": "DISABLED", "variant": "off"}
+    off = {"key": "kill.me", "value": False, "reason": "STATIC", "variant": "off"}
     try:
         for round_ in range(10):
             assert http.post(single, json=body).json()["value"] is True, round_  # cached, and on
@@ -277,7 +282,7 @@ def test_a_flag_turned_off_by_another_process_is_off_at_the_very_next_request(bo
             assert http.post(single, json=body).json() == off, round_
             after = http.post(bulk, json=body, headers={"If-None-Match": etag})
             assert after.status_code == 200 and after.json()["flags"][0] == off, round_
-            assert http.get("/envs/production/flagd.json").json()["flags"]["kill.me"]["state"] == "DISABLED"
+            assert http.get("/envs/production/flagd.json").json()["flags"]["kill.me"]["defaultVariant"] == "off"
             put(other_process, "kill.me", {"production": FlagState(enabled=True)}, create=False)
     finally:
         other_process.dispose()
@@ -336,4 +341,4 @@ def test_the_check_on_the_event_loop_never_waits_for_a_busy_database(db):
     assert snapshots.current_without_waiting("staging") is cached
     put(db, "busy.flag", {"staging": FlagState(enabled=False)}, create=False)
     assert snapshots.current_without_waiting("staging") is None  # changed: `current` reloads
-    assert snapshots.current("staging").flags["busy.flag"].enabled is False
+    assert snapshots.current("staging").flags["busy.flag"]["defaultVariant"] == "off"

@@ -15,7 +15,8 @@ from bot.config import Config
 from bot.errors import Refused
 from bot.flags import service as flag_service
 import storage.flags as flag_store
-from bot.flags.model import FlagState, FlagType
+from bot.flags import definitions
+from bot.flags.model import FlagType
 from bot.release import freezes, service, signoffs
 from bot.release.model import Commit, Trigger
 from bot.release.service import CutRequest, ReleaseRequest
@@ -94,9 +95,11 @@ def attempt(db, world, action: str, user: str) -> bool:
         elif action == "turn a protected flag off":
             flag_service.change(db, config, "checkout-v2", "production", {"op": "rollout", "percent": 5}, "U0ENG", NOW)
             with db.transaction() as session:  # on, as an approval would have left it
-                flag_store.set_state(session, "checkout-v2", "production", FlagState(enabled=True), "U0ADMIN", NOW)
+                flag_store.set_definition(
+                    session, "checkout-v2", "production", definitions.apply(definitions.initial(None), {"op": "on"}), "U0ADMIN", NOW
+                )
             outcome = flag_service.change(db, config, "checkout-v2", "production", {"op": "off"}, user, NOW)
-            return outcome.request_id is None and not flag_service.get(db, "checkout-v2").state("production").enabled
+            return outcome.request_id is None and flag_service.get(db, "checkout-v2").definition("production")["defaultVariant"] == "off"
         elif action.startswith("approve"):
             requester = "U0ENG" if action == "approve the owner's flag request" else "U0STRANGER"
             pending = flag_service.change(db, config, "checkout-v2", "production", {"op": "on"}, requester, NOW)

@@ -25,7 +25,7 @@ from bot.flags.evaluation import (
     context_problem,
     evaluate,
     evaluate_all,
-    flagd_definition,
+    flagd_document,
 )
 from bot.flags.model import FlagSnapshot
 from bot.flags.snapshots import Snapshots
@@ -48,10 +48,19 @@ def _json(data: object, status_code: int = 200, headers: dict[str, str] | None =
 
 
 def evaluation_json(result: Evaluation) -> dict:
-    """An OFREP evaluationSuccess, or an evaluationFailure (flagNotFound included)."""
+    """An OFREP evaluationSuccess, or an evaluationFailure (flagNotFound included). A flag that
+    defers to the caller's default (DISABLED, or DEFAULT without a default variant) is OFREP's
+    codeDefaultFlag: no `value`. Its `variant` is null rather than absent, because the Python
+    OFREP provider (0.3) reads `variant` unconditionally and would turn the answer into an error."""
     if result.error_code is None:
-        return {"key": result.key, "value": result.value, "reason": result.reason, "variant": result.variant}
-    return {"key": result.key, "errorCode": result.error_code, "errorDetails": result.error_details}
+        answer = {"key": result.key, "reason": result.reason, "variant": result.variant}
+        if not result.code_default:
+            answer["value"] = result.value
+    else:
+        answer = {"key": result.key, "errorCode": result.error_code, "errorDetails": result.error_details}
+    if result.metadata:
+        answer["metadata"] = result.metadata
+    return answer
 
 
 async def read_context(request: Request) -> dict:
@@ -62,18 +71,33 @@ async def read_context(request: Request) -> dict:
         raise BadRequest(PARSE_ERROR, f"the body is not JSON ({exc}); send {{\"context\": {{\"targetingKey\": \"...\"}}}}") from None
     if not isinstance(body, dict) or "context" not in body:
         raise BadRequest(INVALID_CONTEXT, 'the body must be a JSON object with a "context" object')
-    problem = context_problem(body["context"])
+    context = body["context"]
+    problem = context_problem(context)
     if problem:
         raise BadRequest(INVALID_CONTEXT, problem)
-    return body["context"]
+    return context
+
+
+_document_tags: dict[str, tuple[FlagSnapshot, str]] = {}
+
+
+def document_etag(snapshot: FlagSnapshot) -> str:
+    """The environment's own tag: a digest of its definitions and evaluators, so a change in
+    another environment (which bumps the shared version) leaves it as it is."""
+    cached = _document_tags.get(snapshot.environment)
+    if cached is not None and cached[0] is snapshot:
+        return cached[1]
+    content = {"flags": snapshot.flags, "$evaluators": snapshot.evaluators}
+    tag = hashlib.blake2b(orjson.dumps(content, option=orjson.OPT_SORT_KEYS), digest_size=10).hexdigest()
+    _document_tags[snapshot.environment] = (snapshot, tag)
+    return tag
 
 
 def bulk_etag(snapshot: FlagSnapshot, context: dict) -> str:
-    """Changes with any flag change (the store's version) and with the context evaluated."""
+    """Changes with any change to the environment's flags and with the context evaluated."""
     digest = hashlib.blake2b(digest_size=8)
-    digest.update(snapshot.environment.encode())
     digest.update(orjson.dumps(context, option=orjson.OPT_SORT_KEYS))
-    return f'"{snapshot.version}-{digest.hexdigest()}"'
+    return f'"{document_etag(snapshot)}-{digest.hexdigest()}"'
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -167,7 +191,11 @@ def routes(runtime: Runtime) -> list[Route]:
         unknown = unknown_environment(request)
         if unknown:
             return _json({"error": "unknown_environment", "detail": unknown, "environments": environments}, 404)
-        return _json(flagd_definition(await snapshot_of(request)))
+        snapshot = await snapshot_of(request)
+        etag = f'"{document_etag(snapshot)}"'
+        if etag_matches(request.headers.get("if-none-match"), etag):
+            return Response(status_code=304, headers={"ETag": etag})
+        return _json(flagd_document(snapshot), headers={"ETag": etag})
 
     return [
         Route("/ofrep/v1/evaluate/flags/{key}", guarded(runtime.env.api_token, evaluate_flag), methods=["POST"]),

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot.api import flags
 from bot.api.auth import guarded
 from bot.errors import Refused
 from bot.people import digest
@@ -112,4 +113,5 @@ def routes(runtime: Runtime) -> list[Route]:
         Route("/api/v1/products/{key}/gate", guarded(token, gate), methods=["GET"]),
         Route("/api/v1/candidates", guarded(token, newest_first("candidates", service.history, candidate_json)), methods=["GET"]),
         Route("/api/v1/releases", guarded(token, newest_first("releases", service.releases_of, release_json)), methods=["GET"]),
+        *flags.routes(runtime),
     ]

@@ -1,5 +1,6 @@
-"""Feature flags as the rollout procedure describes them: disabled by default, percentage
-rollouts, named targets, a kill switch, owners, approvals and an audit trail."""
+"""Feature flags as the rollout procedure describes them: serving off until changed, percentage
+rollouts, named targets and segments, variants, a kill switch, owners, approvals and an audit
+trail. In each environment a flag is a flagd flag definition (bot/flags/definitions.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from bot.flags.definitions import initial
 
 KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
@@ -19,26 +22,6 @@ class FlagType(StrEnum):
 
 
 @dataclass(frozen=True)
-class FlagState:
-    """One flag in one environment. When enabled, targets are always on and `rollout` percent of
-    everyone else (bucketed by targeting key) is on; when disabled, it is off for everyone."""
-
-    enabled: bool = False
-    rollout: int = 100
-    targets: tuple[str, ...] = ()
-
-    def describe(self) -> str:
-        if not self.enabled:
-            return "off"
-        if self.rollout == 100:
-            return "on"
-        targets = f"{len(self.targets)} target{'s' if len(self.targets) != 1 else ''}"
-        if self.rollout == 0:
-            return f"on for {targets} only" if self.targets else "on for nobody (0%)"
-        return f"on for {self.rollout}%" + (f" and {targets}" if self.targets else "")
-
-
-@dataclass(frozen=True)
 class Flag:
     key: str
     type: FlagType
@@ -47,17 +30,21 @@ class Flag:
     created_by: str
     created_at: dt.datetime
     product: str | None = None
-    states: dict[str, FlagState] = field(default_factory=dict)
+    variants: dict | None = None  # None: a boolean flag, variants on (true) and off (false)
+    states: dict[str, dict] = field(default_factory=dict)
     archived: bool = False
 
-    def state(self, environment: str) -> FlagState:
-        return self.states.get(environment, FlagState())
+    def definition(self, environment: str) -> dict:
+        """The flag's flagd definition in the environment (serving off where never changed)."""
+        return self.states.get(environment) or initial(self.variants)
 
 
 @dataclass(frozen=True)
 class FlagSnapshot:
-    """Every live flag of one environment at one version of the flag store."""
+    """Every live flag of one environment at one version of the flag store, and the shared
+    evaluators (`$ref` targets: the configured segments)."""
 
     environment: str
     version: int
-    flags: dict[str, FlagState]
+    flags: dict[str, dict]
+    evaluators: dict[str, object] = field(default_factory=dict)

@@ -12,11 +12,11 @@ import storage.freezes as freezes
 import storage.outbox as outbox
 from bot.config import Config
 from bot.errors import Refused
-from bot.flags import rules
+from bot.flags import definitions, rules
 from bot.flags.model import KEY, Flag, FlagType
 from bot.release.service import mention
 from storage import Database
-from storage.flags import FlagChange, FlagRequest, state_json
+from storage.flags import FlagChange, FlagRequest
 
 
 @dataclass(frozen=True)
@@ -52,17 +52,37 @@ def _environment(config: Config, environment: str | None) -> str:
     return environment
 
 
-def create(db: Database, config: Config, key: str, flag_type: FlagType, description: str, actor: str, product: str | None, now: dt.datetime) -> Flag:
+def check_key(key: str) -> None:
     if not KEY.match(key):
         raise Refused("`{key}` is not a flag key: use a-z, 0-9, '.', '_' and '-', starting with a letter or digit, at most 64.", key=key[:70])
+
+
+def create(
+    db: Database, config: Config, key: str, flag_type: FlagType, description: str, actor: str, product: str | None,
+    now: dt.datetime, variants: dict | None = None,
+) -> Flag:
+    """A new flag serving off everywhere; `variants` (name -> value, the first the default) for a
+    flag that is not on/off."""
+    check_key(key)
+    if variants is not None:
+        problems = definitions.problems(definitions.initial(variants))
+        if problems:
+            raise Refused("Those variants cannot make a flag: " + "; ".join(problems) + ".")
     with db.transaction() as session:
         if store.get(session, key) is not None:
             raise Refused(f"A flag `{key}` already exists (archived flags keep their key).")
-        flag = Flag(key=key, type=flag_type, description=description, owner=actor, product=product, created_by=actor, created_at=now)
+        flag = Flag(
+            key=key, type=flag_type, description=description, owner=actor, product=product, created_by=actor, created_at=now,
+            variants=variants,
+        )
         store.create(session, flag)
         store.bump_version(session)
-        store.record_change(session, FlagChange(key, None, now, actor, "create", None, {"type": flag_type.value, "description": description}, None, None))
-        _announce(session, config, {"event": "flag_created", "by": actor, "type": flag_type.value, "key": key, "description": description}, now)
+        recorded = {"type": flag_type.value, "description": description, **({"variants": variants} if variants else {})}
+        store.record_change(session, FlagChange(key, None, now, actor, "create", None, recorded, None, None))
+        created = {"event": "flag_created", "by": actor, "type": flag_type.value, "key": key, "description": description}
+        if variants:
+            created["variants"] = list(variants)
+        _announce(session, config, created, now)
         return flag
 
 
@@ -70,6 +90,7 @@ def change(db: Database, config: Config, key: str, environment: str | None, oper
     environment = _environment(config, environment)
     with db.transaction() as session:
         flag = _flag(session, key, lock=True)
+        _edited(flag.definition(environment), operation)  # refused now, not after an approval
         protected = environment in config.flags.protected
         if protected and not rules.is_kill_switch(operation) and _frozen(session, flag, now):
             raise Refused(f"A change freeze is in force for `{key}`; in {environment} only turning it off is allowed.")
@@ -83,28 +104,35 @@ def _frozen(session, flag: Flag, now: dt.datetime) -> bool:
     return any(f.covers(flag.product or "", now) for f in freezes.active_or_future(session, now))
 
 
+def _edited(definition: dict, operation: dict) -> dict:
+    try:
+        return definitions.apply(definition, operation)
+    except definitions.EditRefused as refused:
+        raise Refused("That change does not fit this flag: {why}.", why=str(refused)) from None
+
+
 def _apply(session, config: Config, flag: Flag, environment: str, operation: dict, actor: str, now, approver: str | None) -> Outcome:
-    before = flag.state(environment)
-    after = rules.apply(before, operation)
+    before = flag.definition(environment)
+    after = _edited(before, operation)
     if after == before:
-        return Outcome(f"`{flag.key}` in {environment} is already {before.describe()}; nothing changed.", state=before.describe())
-    store.set_state(session, flag.key, environment, after, actor, now)
+        said = definitions.describe(before)
+        return Outcome(f"`{flag.key}` in {environment} is already {said}; nothing changed.", state=said)
+    store.set_definition(session, flag.key, environment, after, actor, now)
     store.bump_version(session)
-    store.record_change(
-        session, FlagChange(flag.key, environment, now, actor, operation["op"], state_json(before), state_json(after), rules.describe(operation), approver)
-    )
+    change = definitions.describe_operation(operation)
+    store.record_change(session, FlagChange(flag.key, environment, now, actor, operation["op"], before, after, change, approver))
     changed = {
         "event": "flag_changed", "key": flag.key, "environment": environment,
-        "state": after.describe(), "before": before.describe(), "by": actor, "approver": approver,
+        "state": definitions.describe(after), "before": definitions.describe(before), "by": actor, "approver": approver,
     }
     _announce(session, config, changed, now)
-    return Outcome(f"`{flag.key}` in {environment} is now {after.describe()}.", state=after.describe(), changed=True)
+    return Outcome(f"`{flag.key}` in {environment} is now {definitions.describe(after)}.", state=definitions.describe(after), changed=True)
 
 
 def _request(session, config: Config, flag: Flag, environment: str, operation: dict, actor: str, now) -> Outcome:
     request_id = store.add_request(session, flag.key, environment, operation["op"], operation, actor, now)
     asked = {
-        "event": "flag_request", "by": actor, "change": rules.describe(operation), "key": flag.key,
+        "event": "flag_request", "by": actor, "change": definitions.describe_operation(operation), "key": flag.key,
         "environment": environment, "owner": flag.owner, "description": flag.description,
     }
     if config.flags.channel:
@@ -145,10 +173,10 @@ def decide(db: Database, config: Config, request_id: int, approve: bool, actor: 
             _owe_dm(session, request.requested_by, approved, now)
             return request
         store.record_change(
-            session, FlagChange(flag.key, request.environment, now, actor, "reject", None, None, rules.describe(operation), None)
+            session, FlagChange(flag.key, request.environment, now, actor, "reject", None, None, definitions.describe_operation(operation), None)
         )
         rejected = {
-            "event": "flag_rejected", "by": actor, "change": rules.describe(operation),
+            "event": "flag_rejected", "by": actor, "change": definitions.describe_operation(operation),
             "key": flag.key, "environment": request.environment,
         }
         _owe_dm(session, request.requested_by, rejected, now)

@@ -11,8 +11,9 @@ from storage import Database
 
 
 class Snapshots:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, evaluators: dict | None = None):
         self.db = db
+        self.evaluators = dict(evaluators or {})
         self._cache: dict[str, FlagSnapshot] = {}
         self._lock = threading.Lock()
         self._version = store.VersionProbe(db)
@@ -23,7 +24,9 @@ class Snapshots:
         if cached is not None and self._version.read() == cached.version:
             return cached
         with self.db.reading() as session:
-            snapshot = FlagSnapshot(environment, store.version(session), store.environment_states(session, environment))
+            snapshot = FlagSnapshot(
+                environment, store.version(session), store.environment_definitions(session, environment), self.evaluators
+            )
         with self._lock:
             self._cache[environment] = snapshot
         return snapshot

@@ -310,3 +310,11 @@ def flag_owner(p: dict) -> str:
 @renders("flag_archived")
 def flag_archived(p: dict) -> str:
     return f"{who(p.get('by'))} archived {_flag(p)}; applications now get their default value."
+
+
+@renders("flag_defined")
+def flag_defined(p: dict) -> str:
+    return (
+        f"{_flag(p)} in *{text(p.get('environment'), 40)}* is now {text(p.get('state'), 200)} "
+        f"(was {text(p.get('before'), 200)}), set through the API by {who(p.get('by'))}."
+    )

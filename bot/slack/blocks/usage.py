@@ -44,11 +44,14 @@ def rc_usage(not_understood: str | None = None) -> dict:
 
 FLAG_USAGE: Usage = (
     ("/flag create <key> [type] [description]", "a new flag, off everywhere; type is release, experiment, permission or ops"),
+    ("/flag create <key> variants <name>=<value>...", "a flag with its own variants (JSON values, else text); the first is the default"),
     ("/flag list", "every flag"),
     ("/flag show <key>", "a flag in each environment"),
     ("/flag on|off <key> [env]", "turn a flag on or off; off takes effect at once"),
     ("/flag rollout <key> <0-100>% [env]", "turn a flag on for a share of users"),
-    ("/flag target <key> add|remove <key or @user>... [env]", "turn a flag on for named users"),
+    ("/flag target <key> add|remove <key, @user or segment:NAME>... [env]", "turn a flag on for named users or segments"),
+    ("/flag serve <key> <variant> [env]", "serve one variant to everyone"),
+    ("/flag split <key> <variant>=<weight>... [env]", "split everyone between variants; weights sum to 100"),
     ("/flag owner <key> @user", "hand the flag to a new owner"),
     ("/flag history <key>", "every change to the flag"),
     ("/flag archive <key>", "retire a flag"),

@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.errors import Refused
 from bot.flags import service
+from bot.flags.definitions import parse_variant_value
 from bot.flags.model import FlagType
 from bot.runtime import Runtime
 from bot.slack import ids
@@ -45,9 +46,15 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             flag_type = FlagType.RELEASE
             if rest and rest[0].lower() in {t.value for t in FlagType}:
                 flag_type, rest = FlagType(rest[0].lower()), rest[1:]
+            variants = None
+            if rest and rest[0].lower() == "variants":
+                variants, rest = variants_of(rest[1:]), []
             product = config.product_for_channel(channel)
-            flag = service.create(runtime.db, config, key, flag_type, " ".join(rest)[:500], user, product.key if product else None, now)
-            return private_reply(f"Created the {flag.type.value} flag `{flag.key}`, off in every environment. You own it.")
+            flag = service.create(
+                runtime.db, config, key, flag_type, " ".join(rest)[:500], user, product.key if product else None, now, variants
+            )
+            serving = "off" if variants is None else f"`{escape(next(iter(variants)))}`"
+            return private_reply(f"Created the {flag.type.value} flag `{flag.key}`, serving {serving} in every environment. You own it.")
         if subcommand == "show":
             flag, changes = service.history(runtime.db, key)
             if flag.archived:
@@ -76,11 +83,46 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             if match is None or int(match[1]) > 100:
                 raise usage("Give a percentage from 0 to 100: `/flag rollout <key> 25%`.")
             return {"op": "rollout", "percent": int(match[1])}
+        if subcommand == "serve":
+            if len(rest) != 1:
+                raise usage("Name one variant: `/flag serve <key> <variant> [env]`.")
+            return {"op": "serve", "variant": rest[0]}
+        if subcommand == "split":
+            return {"op": "split", "weights": weights_of(rest)}
         mode = rest[0].lower() if rest else ""
-        keys = [mentioned_user(word) or word for word in rest[1:]]
-        if mode not in ("add", "remove") or not keys or any(len(k) > MAX_TARGET for k in keys):
-            raise usage("`/flag target <key> add|remove <targeting key or @user>... [env]`.")
-        return {"op": "target", "mode": mode, "keys": keys}
+        named = [mentioned_user(word) or word for word in rest[1:]]
+        if mode not in ("add", "remove") or not named or any(len(k) > MAX_TARGET for k in named):
+            raise usage("`/flag target <key> add|remove <targeting key, @user or segment:NAME>... [env]`.")
+        segments = [word.removeprefix("segment:") for word in named if word.startswith("segment:")]
+        unknown = [name for name in segments if name not in config.flags.segments]
+        if unknown and mode == "add":
+            known = ", ".join(f"`segment:{name}`" for name in config.flags.segments) or "none (flags.segments is empty)"
+            raise Refused("There is no segment `{name}`; segments: " + known + ".", name=unknown[0][:60])
+        return {"op": "target", "mode": mode, "keys": [k for k in named if not k.startswith("segment:")], "segments": segments}
+
+    def variants_of(words: list[str]) -> dict:
+        variants = {}
+        for word in words:
+            name, equals, value = word.partition("=")
+            if not equals or not name:
+                raise usage("Give each variant as `<name>=<value>`: `/flag create banner variants red=\"#f00\" blue=\"#00f\"`.")
+            variants[name[:64]] = parse_variant_value(value)
+        if not variants:
+            raise usage("Name at least one variant: `/flag create <key> variants <name>=<value>...`.")
+        return variants
+
+    def weights_of(words: list[str]) -> list[list]:
+        weights = []
+        for word in words:
+            name, equals, weight = word.partition("=")
+            match = PERCENT.match(weight) if equals and name else None
+            if match is None:
+                raise usage("Give each share as `<variant>=<weight>`: `/flag split <key> red=50 blue=50 [env]`.")
+            weights.append([name, int(match[1])])
+        total = sum(w for _, w in weights)
+        if not weights or total != 100:
+            raise Refused(f"The weights add up to {total}, not 100; nothing changed.")
+        return weights
 
     @app.command(COMMAND)
     async def flag(ack, command: dict, respond) -> None:
@@ -101,4 +143,4 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         await respond(**reply, replace_original=False)
 
 
-SUBCOMMANDS = {"create", "list", "show", "on", "off", "rollout", "target", "owner", "history", "archive"}
+SUBCOMMANDS = {"create", "list", "show", "on", "off", "rollout", "target", "serve", "split", "owner", "history", "archive"}

@@ -14,7 +14,8 @@ from bot.config import Config
 from bot.errors import Refused
 from bot.flags import rules
 from bot.flags.model import KEY, Flag, FlagType
-from bot.release.service import mention
+from bot.people.home_facts import flag_deciders
+from bot.release.service import mention, owe_home
 from storage import Database
 from storage.flags import FlagChange, FlagRequest, state_json
 
@@ -60,6 +61,7 @@ def create(db: Database, config: Config, key: str, flag_type: FlagType, descript
             raise Refused(f"A flag `{key}` already exists (archived flags keep their key).")
         flag = Flag(key=key, type=flag_type, description=description, owner=actor, product=product, created_by=actor, created_at=now)
         store.create(session, flag)
+        owe_home(session, actor, now)
         store.bump_version(session)
         store.record_change(session, FlagChange(key, None, now, actor, "create", None, {"type": flag_type.value, "description": description}, None, None))
         _announce(session, config, {"event": "flag_created", "by": actor, "type": flag_type.value, "key": key, "description": description}, now)
@@ -89,6 +91,7 @@ def _apply(session, config: Config, flag: Flag, environment: str, operation: dic
     if after == before:
         return Outcome(f"`{flag.key}` in {environment} is already {before.describe()}; nothing changed.", state=before.describe())
     store.set_state(session, flag.key, environment, after, actor, now)
+    owe_home(session, flag.owner, now)
     store.bump_version(session)
     store.record_change(
         session, FlagChange(flag.key, environment, now, actor, operation["op"], state_json(before), state_json(after), rules.describe(operation), approver)
@@ -103,6 +106,7 @@ def _apply(session, config: Config, flag: Flag, environment: str, operation: dic
 
 def _request(session, config: Config, flag: Flag, environment: str, operation: dict, actor: str, now) -> Outcome:
     request_id = store.add_request(session, flag.key, environment, operation["op"], operation, actor, now)
+    owe_home(session, flag_deciders(config, flag) - {actor}, now)
     asked = {
         "event": "flag_request", "by": actor, "change": rules.describe(operation), "key": flag.key,
         "environment": environment, "owner": flag.owner, "description": flag.description,
@@ -128,6 +132,7 @@ def decide(db: Database, config: Config, request_id: int, approve: bool, actor: 
         if not store.decide_request(session, request_id, "approved" if approve else "rejected", actor, now):
             request = store.get_request(session, request_id)
             raise Refused(f"This request was already {request.state} by {mention(request.decided_by)}.")
+        owe_home(session, flag_deciders(config, flag) - {request.requested_by}, now)
         operation = dict(request.after)
         if approve:
             if _frozen(session, flag, now) and not rules.is_kill_switch(operation):
@@ -161,6 +166,7 @@ def set_owner(db: Database, config: Config, key: str, new_owner: str, actor: str
         if not rules.may_administer(config, flag, actor):
             raise Refused(f"Only the owner of `{key}`, {mention(flag.owner)}, or an admin can hand it over.")
         store.set_owner(session, key, new_owner)
+        owe_home(session, {flag.owner, new_owner}, now)
         store.record_change(session, FlagChange(key, None, now, actor, "owner", {"owner": flag.owner}, {"owner": new_owner}, None, None))
         _announce(session, config, {"event": "flag_owner", "key": key, "owner": new_owner, "previous": flag.owner, "by": actor}, now)
         return f"{mention(new_owner)} now owns `{key}`."
@@ -172,6 +178,7 @@ def archive(db: Database, config: Config, key: str, actor: str, now: dt.datetime
         if not rules.may_administer(config, flag, actor):
             raise Refused(f"Only the owner of `{key}`, {mention(flag.owner)}, or an admin can archive it.")
         store.archive(session, key, now)
+        owe_home(session, flag.owner, now)
         store.bump_version(session)
         store.record_change(session, FlagChange(key, None, now, actor, "archive", None, None, None, None))
         _announce(session, config, {"event": "flag_archived", "by": actor, "key": key}, now)

@@ -29,6 +29,7 @@ from bot.slack.blocks.candidate import candidate_message
 from bot.slack.blocks.events import render as render_event
 from bot.slack.blocks.flags import approval_message
 from bot.slack.client import make_delivery_client
+from bot.slack.home import render_home
 from storage.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -155,6 +156,13 @@ class Delivery:
                 await self._send_notice(item, later)
             elif item.kind == "thread":
                 await self._send_thread(item)
+            elif item.kind == "home":  # rendered from the current state, so only the last one owed is published
+                if any(other.kind == "home" for other in later):
+                    await asyncio.to_thread(self._done, item, "coalesced into a later update")
+                    return
+                view = await asyncio.to_thread(render_home, self.runtime, item.payload["user"])
+                await self._call("views_publish", user_id=item.payload["user"], view=view)
+                await asyncio.to_thread(self._done, item)
             elif item.kind in ("dm", "channel"):
                 text = render_event(item.payload)
                 if text is None:

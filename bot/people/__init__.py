@@ -1,0 +1,1 @@
+"""What the bot knows and shows of one person: their App Home, away status, reminders, figures."""

@@ -1,0 +1,126 @@
+"""The facts of one person's App Home, read in one database snapshot and turned into plain values.
+
+This is where the candidate, flag and freeze models meet bot.people.home's plain facts; what the
+Home says about them is decided there, how it looks in bot.slack.blocks.home.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import storage.candidates as candidates
+import storage.flags as flag_store
+import storage.freezes as freezes
+import storage.home as home_store
+from bot.config import Config
+from bot.flags import rules
+from bot.flags.model import Flag
+from bot.people.home import (
+    Away,
+    FlagApproval,
+    FreezeInForce,
+    HomeFacts,
+    ManagedCandidate,
+    OwnedFlag,
+    PendingVerification,
+)
+from bot.release.hours import Freeze, ReleaseWindow
+from bot.release.model import Candidate
+from storage import Database
+
+ALL_PRODUCTS = ""  # a product key no freeze names: only freezes of all products cover it
+
+
+def gather(db: Database, config: Config, user: str, now: dt.datetime, away: Away | None = None) -> HomeFacts:
+    with db.reading() as session:
+        in_progress = candidates.all_in_progress(session)
+        active = freezes.active_or_future(session, now)
+        requests = home_store.pending_flag_requests(session)
+        flags = {flag.key: flag for flag in flag_store.all_flags(session) if not flag.archived}
+        owned = [flag for flag in flags.values() if flag.owner == user]
+        changed = home_store.last_state_changes(session, [flag.key for flag in owned])
+    window = ReleaseWindow(config.release_hours)
+    overall = window.verdict(now, active, ALL_PRODUCTS)
+    return HomeFacts(
+        user=user,
+        now=now,
+        pending=tuple(p for c in in_progress if (p := _pending(config, c, user)) is not None),
+        managed=tuple(_managed(config, window, active, c, now) for c in in_progress if c.release_manager == user),
+        approvals=tuple(
+            FlagApproval(r.id, r.flag_key, r.environment, rules.describe(r.after), r.requested_by, r.created_at)
+            for r in requests
+            if r.flag_key in flags and r.requested_by != user and rules.may_administer(config, flags[r.flag_key], user)
+        ),
+        flags=tuple(_owned(config, flag, changed.get(flag.key)) for flag in owned),
+        freezes=tuple(_freeze(config, window, f, now) for f in active if f.starts_at <= now),
+        window_open=overall.open,
+        next_window=window.describe(overall.next_open, now),
+        away=away,
+    )
+
+
+def _product(config: Config, key: str) -> tuple[str, str]:
+    product = config.product(key)
+    return (product.name, product.channel) if product else (key, "")
+
+
+def _pending(config: Config, candidate: Candidate, user: str) -> PendingVerification | None:
+    signable = candidate.signable_by(user)
+    if not signable:
+        return None
+    own = next((e for e in candidate.pending if e.user == user), None)
+    name, channel = _product(config, candidate.product)
+    return PendingVerification(
+        candidate_id=candidate.id,
+        product=name,
+        channel=channel,
+        version=candidate.version,
+        created_at=candidate.created_at,
+        own_changes=sum(1 for c in own.changes if not c.verified) if own else 0,
+        for_others=tuple(e for e in signable if e != user),
+        delegated_to=candidate.delegations.get(user) if own else None,
+    )
+
+
+def _managed(config: Config, window: ReleaseWindow, active: list[Freeze], candidate: Candidate, now: dt.datetime) -> ManagedCandidate:
+    name, channel = _product(config, candidate.product)
+    verdict = window.verdict(now, active, candidate.product)
+    matched = [e for e in candidate.engineers if e.user is not None]
+    return ManagedCandidate(
+        candidate_id=candidate.id,
+        product=name,
+        channel=channel,
+        version=candidate.version,
+        state=candidate.state.value,
+        verified=sum(1 for e in matched if e.verified),
+        engineers=len(matched),
+        window_open=verdict.open,
+        window="open" if verdict.open else f"{'; '.join(verdict.reasons)}; next opening {window.describe(verdict.next_open, now)}",
+    )
+
+
+def _owned(config: Config, flag: Flag, last_changed: dt.datetime | None) -> OwnedFlag:
+    states = [flag.state(env) for env in config.flags.environments]
+    if all(s.enabled and s.rollout == 100 for s in states):
+        everywhere = "on"
+    elif not any(s.enabled for s in states):
+        everywhere = "off"
+    else:
+        everywhere = None
+    return OwnedFlag(
+        key=flag.key,
+        states=tuple((env, s.describe()) for env, s in zip(config.flags.environments, states)),
+        everywhere=everywhere,
+        last_changed=last_changed or flag.created_at,
+    )
+
+
+def _freeze(config: Config, window: ReleaseWindow, freeze: Freeze, now: dt.datetime) -> FreezeInForce:
+    scope = "all products" if freeze.scope == "all" else _product(config, freeze.scope)[0]
+    return FreezeInForce(scope, window.describe(freeze.ends_at, now), freeze.reason)
+
+
+def flag_deciders(config: Config, flag: Flag) -> set[str]:
+    """Whose Home shows the flag's approval requests: its owner and every admin of its product."""
+    product = config.product(flag.product) if flag.product else None
+    return {flag.owner, *config.admins, *(product.admins if product else ())}

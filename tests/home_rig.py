@@ -26,8 +26,9 @@ def products_config(count: int, base: dict) -> Config:
 
 
 def add_channels(fake: FakeSlack, config: Config, members: tuple[str, ...]) -> None:
-    for product in config.products:
-        fake.add_channel(product.channel, members=members)
+    for channel in [p.channel for p in config.products] + [config.flags.channel]:
+        if channel and fake.channel(channel) is None:
+            fake.add_channel(channel, members=members)
 
 
 def cut(runtime: Runtime, product_key: str, changes: dict[str, int], manager: str) -> Candidate:
@@ -49,12 +50,12 @@ def cut(runtime: Runtime, product_key: str, changes: dict[str, int], manager: st
     return outcome.candidate
 
 
-def settled(runtime: Runtime) -> None:
+def settled(runtime: Runtime, timeout: float = 10.0) -> None:
     def empty():
         with runtime.db.reading() as session:
             return outbox.backlog(session)[0] == 0
 
-    wait_for(empty)
+    wait_for(empty, timeout)
 
 
 def open_home(slack: SlackDriver, fake: FakeSlack, user: str) -> dict:

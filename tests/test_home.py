@@ -59,7 +59,7 @@ def test_delegating_from_the_home_moves_the_item_to_the_teammate(runtime, bot, s
     assert slack.home_action(DANA, f"rc_delegate:{candidate.id}", selected_user=LEAD).status_code == 200
     wait_for(lambda: fake_slack.home(LEAD) and f"rc_verify:{candidate.id}" in action_ids(fake_slack.home(LEAD)))
     settled(runtime)
-    assert "the changes of <@U0DANA> for them" in text_of(fake_slack.home(LEAD))
+    assert "the changes of <@U0DANA>, verified by you for them" in text_of(fake_slack.home(LEAD))
     assert f"rc_delegate:{candidate.id}" not in action_ids(fake_slack.home(LEAD))  # nothing of their own to delegate
     assert "you asked <@U0LEAD> to verify yours" in text_of(fake_slack.home(DANA))
 
@@ -135,6 +135,22 @@ def test_stale_flags_are_marked_on_the_injected_clock(runtime, bot, slack, fake_
     assert "1 look stale" in text_of(fake_slack.home(DANA))  # changed today: not stale, though off again
 
 
+def test_a_hand_over_and_a_release_republish_the_homes_they_concern(runtime, bot, fake_slack):
+    candidate = cut(runtime, "checkout", {DANA: 1}, manager=ADMIN)
+    settled(runtime)
+    assert "You are release manager of (1)" in text_of(fake_slack.home(ADMIN))
+    product = runtime.config.product("checkout")
+    signoffs.hand_over(runtime.db, runtime.config, product, ADMIN, SlackUser(LEAD, "lead", None, None, False, False), runtime.clock.now())
+    settled(runtime)
+    assert "No candidate in progress has you as its release manager" in text_of(fake_slack.home(ADMIN))
+    assert f"Checkout {candidate.version}" in text_of(fake_slack.home(LEAD))
+    request = service.ReleaseRequest(product=product, actor=LEAD, pending_reason="hotfix")
+    service.record_release(runtime.db, runtime.config, request, candidate.id, runtime.clock.now())
+    settled(runtime)
+    assert "No candidate in progress has you as its release manager" in text_of(fake_slack.home(LEAD))
+    assert "Nothing waits for your verification" in text_of(fake_slack.home(DANA))
+
+
 def test_owed_homes_of_one_person_become_one_publish(runtime, bot, fake_slack):
     now = runtime.clock.now()
     with runtime.db.transaction() as session:
@@ -179,7 +195,7 @@ def test_far_too_much_stays_under_100_blocks_and_valid(crowded, fake_slack):
     assert len(home["blocks"]) < VIEW_MAX_BLOCKS
     assert view_errors({"type": "home", "blocks": home["blocks"]}, {"home"}) == []
     text = text_of(home)
-    assert "To verify (10)" in text and "the changes of <@U0LEAD> for them" in text
+    assert "To verify (10)" in text and "the changes of <@U0LEAD>, verified by you for them" in text
     assert "You are release manager of (10)" in text
     assert "Flag changes waiting for your approval (30)" in text and "…and 20 more requests" in text
     assert "Flags you own (60)" in text and "…and 20 more flags" in text

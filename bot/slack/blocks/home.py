@@ -71,7 +71,7 @@ def _pending_line(item: PendingVerification) -> str:
     if item.own_changes:
         parts.append(f"{item.own_changes} change{'s' if item.own_changes != 1 else ''} of yours")
     if item.for_others:
-        parts.append(f"the changes of {_names(item.for_others)} for them")
+        parts.append(f"the changes of {_names(item.for_others)}, verified by you for them")
     line = f"*{escaped(item.product, NAME)} {escaped(item.version, NAME)}*"
     line += f" in <#{item.channel}>" if item.channel else ""
     line += f": {' and '.join(parts)}"
@@ -127,7 +127,7 @@ def _approvals(home: Home) -> list[dict]:
         return blocks + [section("No flag change waits for your approval.")]
     for item in approvals.items:
         line = (
-            f"{mention(item.requested_by)} asks to *{escaped(item.change, 400)}* `{item.flag}` in *{escaped(item.environment, 40)}*"
+            f"{mention(item.requested_by)} asks to *{escaped(item.change, 400)}* `{escaped(item.flag, 70)}` in *{escaped(item.environment, 40)}*"
             f" (asked {item.requested_at:%Y-%m-%d %H:%M} UTC)"
         )
         buttons = [
@@ -158,7 +158,7 @@ def _flags(home: Home) -> list[dict]:
 def _flag_line(flag: OwnedFlag, stale: bool) -> str:
     states = " · ".join(f"{escaped(env, 40)}: {escaped(state, 60)}" for env, state in flag.states) or "no environments"
     mark = f" :zzz: _stale, {flag.everywhere} everywhere_" if stale else ""
-    return fit(f"• `{flag.key}` {states}{mark}", FLAG_LINE)
+    return fit(f"• `{escaped(flag.key, 70)}` {states}{mark}", FLAG_LINE)
 
 
 def _chunks(lines: list[str], limit: int = SECTION_LIMIT) -> list[str]:

@@ -177,9 +177,3 @@ def lock_product(session: Session, product: str) -> None:
     """Serialize cuts of one product across processes (SQLite's BEGIN IMMEDIATE already does)."""
     if session.bind.dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"releasebot:cut:{product}"))))
-
-
-def all_in_progress(session: Session) -> list[Candidate]:
-    """Every product's candidate in progress (at most one each), oldest first."""
-    rows = session.scalars(select(CandidateRow).where(CandidateRow.state.in_(list(IN_PROGRESS))).order_by(CandidateRow.id))
-    return [_load(session, row) for row in rows]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import storage.candidates as candidates
 import storage.flags as flag_store
 import storage.freezes as freezes
 import storage.home as home_store
@@ -25,15 +24,15 @@ from bot.people.home import (
     PendingVerification,
 )
 from bot.release.hours import Freeze, ReleaseWindow
-from bot.release.model import Candidate
 from storage import Database
+from storage.home import CandidateSummary
 
 ALL_PRODUCTS = ""  # a product key no freeze names: only freezes of all products cover it
 
 
 def gather(db: Database, config: Config, user: str, now: dt.datetime, away: Away | None = None) -> HomeFacts:
     with db.reading() as session:
-        in_progress = candidates.all_in_progress(session)
+        in_progress = home_store.in_progress_summaries(session)
         active = freezes.active_or_future(session, now)
         requests = home_store.pending_flag_requests(session)
         flags = {flag.key: flag for flag in flag_store.all_flags(session) if not flag.archived}
@@ -64,11 +63,17 @@ def _product(config: Config, key: str) -> tuple[str, str]:
     return (product.name, product.channel) if product else (key, "")
 
 
-def _pending(config: Config, candidate: Candidate, user: str) -> PendingVerification | None:
-    signable = candidate.signable_by(user)
+def _verifier(candidate: CandidateSummary, engineer: str | None) -> str:
+    """As Candidate.verifier_of: their delegate, or the release manager for unmatched authors."""
+    return candidate.release_manager if engineer is None else candidate.delegations.get(engineer, engineer)
+
+
+def _pending(config: Config, candidate: CandidateSummary, user: str) -> PendingVerification | None:
+    """What `user` may sign in the candidate, as Candidate.signable_by says."""
+    pending = {e: total - verified for e, (total, verified) in candidate.changes.items() if verified < total}
+    signable = [e for e in pending if e == user or _verifier(candidate, e) == user]
     if not signable:
         return None
-    own = next((e for e in candidate.pending if e.user == user), None)
     name, channel = _product(config, candidate.product)
     return PendingVerification(
         candidate_id=candidate.id,
@@ -76,23 +81,23 @@ def _pending(config: Config, candidate: Candidate, user: str) -> PendingVerifica
         channel=channel,
         version=candidate.version,
         created_at=candidate.created_at,
-        own_changes=sum(1 for c in own.changes if not c.verified) if own else 0,
+        own_changes=pending.get(user, 0),
         for_others=tuple(e for e in signable if e != user),
-        delegated_to=candidate.delegations.get(user) if own else None,
+        delegated_to=candidate.delegations.get(user) if user in pending else None,
     )
 
 
-def _managed(config: Config, window: ReleaseWindow, active: list[Freeze], candidate: Candidate, now: dt.datetime) -> ManagedCandidate:
+def _managed(config: Config, window: ReleaseWindow, active: list[Freeze], candidate: CandidateSummary, now: dt.datetime) -> ManagedCandidate:
     name, channel = _product(config, candidate.product)
     verdict = window.verdict(now, active, candidate.product)
-    matched = [e for e in candidate.engineers if e.user is not None]
+    matched = [counts for engineer, counts in candidate.changes.items() if engineer is not None]
     return ManagedCandidate(
         candidate_id=candidate.id,
         product=name,
         channel=channel,
         version=candidate.version,
-        state=candidate.state.value,
-        verified=sum(1 for e in matched if e.verified),
+        state=candidate.state,
+        verified=sum(1 for total, verified in matched if verified == total),
         engineers=len(matched),
         window_open=verdict.open,
         window="open" if verdict.open else f"{'; '.join(verdict.reasons)}; next opening {window.describe(verdict.next_open, now)}",

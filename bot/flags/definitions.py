@@ -210,6 +210,14 @@ def apply(definition: dict, operation: dict) -> dict:
     raise ValueError(f"unknown flag operation {op!r}")
 
 
+def served_to_everyone(definition: dict) -> str | None:
+    """The one variant everyone gets (a flag fully on or fully off), else None."""
+    found = audience(definition) if definition.get("state") != "DISABLED" else None
+    if found is None or found.keys or found.segments or not isinstance(found.rest, str):
+        return None
+    return found.rest
+
+
 def _value(definition: dict, variant: str) -> str:
     value = definition["variants"].get(variant)
     return variant if is_boolean(definition["variants"]) else f"{variant} ({json.dumps(value)[:80]})"

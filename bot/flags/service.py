@@ -14,7 +14,8 @@ from bot.config import Config
 from bot.errors import Refused
 from bot.flags import definitions, rules
 from bot.flags.model import KEY, Flag, FlagType
-from bot.release.service import mention
+from bot.people.home_facts import flag_deciders
+from bot.release.service import mention, owe_home
 from storage import Database
 from storage.flags import FlagChange, FlagRequest
 
@@ -76,6 +77,7 @@ def create(
             variants=variants,
         )
         store.create(session, flag)
+        owe_home(session, actor, now)
         store.bump_version(session)
         recorded = {"type": flag_type.value, "description": description, **({"variants": variants} if variants else {})}
         store.record_change(session, FlagChange(key, None, now, actor, "create", None, recorded, None, None))
@@ -118,6 +120,7 @@ def _apply(session, config: Config, flag: Flag, environment: str, operation: dic
         said = definitions.describe(before)
         return Outcome(f"`{flag.key}` in {environment} is already {said}; nothing changed.", state=said)
     store.set_definition(session, flag.key, environment, after, actor, now)
+    owe_home(session, flag.owner, now)
     store.bump_version(session)
     change = definitions.describe_operation(operation)
     store.record_change(session, FlagChange(flag.key, environment, now, actor, operation["op"], before, after, change, approver))
@@ -131,6 +134,7 @@ def _apply(session, config: Config, flag: Flag, environment: str, operation: dic
 
 def _request(session, config: Config, flag: Flag, environment: str, operation: dict, actor: str, now) -> Outcome:
     request_id = store.add_request(session, flag.key, environment, operation["op"], operation, actor, now)
+    owe_home(session, flag_deciders(config, flag) - {actor}, now)
     asked = {
         "event": "flag_request", "by": actor, "change": definitions.describe_operation(operation), "key": flag.key,
         "environment": environment, "owner": flag.owner, "description": flag.description,
@@ -156,6 +160,7 @@ def decide(db: Database, config: Config, request_id: int, approve: bool, actor: 
         if not store.decide_request(session, request_id, "approved" if approve else "rejected", actor, now):
             request = store.get_request(session, request_id)
             raise Refused(f"This request was already {request.state} by {mention(request.decided_by)}.")
+        owe_home(session, flag_deciders(config, flag) - {request.requested_by}, now)
         operation = dict(request.after)
         if approve:
             if _frozen(session, flag, now) and not rules.is_kill_switch(operation):
@@ -189,6 +194,7 @@ def set_owner(db: Database, config: Config, key: str, new_owner: str, actor: str
         if not rules.may_administer(config, flag, actor):
             raise Refused(f"Only the owner of `{key}`, {mention(flag.owner)}, or an admin can hand it over.")
         store.set_owner(session, key, new_owner)
+        owe_home(session, {flag.owner, new_owner}, now)
         store.record_change(session, FlagChange(key, None, now, actor, "owner", {"owner": flag.owner}, {"owner": new_owner}, None, None))
         _announce(session, config, {"event": "flag_owner", "key": key, "owner": new_owner, "previous": flag.owner, "by": actor}, now)
         return f"{mention(new_owner)} now owns `{key}`."
@@ -200,6 +206,7 @@ def archive(db: Database, config: Config, key: str, actor: str, now: dt.datetime
         if not rules.may_administer(config, flag, actor):
             raise Refused(f"Only the owner of `{key}`, {mention(flag.owner)}, or an admin can archive it.")
         store.archive(session, key, now)
+        owe_home(session, flag.owner, now)
         store.bump_version(session)
         store.record_change(session, FlagChange(key, None, now, actor, "archive", None, None, None, None))
         _announce(session, config, {"event": "flag_archived", "by": actor, "key": key}, now)

@@ -18,7 +18,7 @@ from bot.people import reminders
 from bot.people.away import Away
 from bot.release.hours import ReleaseWindow
 from bot.release.model import Candidate
-from bot.release.service import owe_dm, owe_thread
+from bot.release.service import owe_dm, owe_home, owe_thread
 from storage import Database
 
 
@@ -27,6 +27,7 @@ def go_away(db: Database, user: str, until: dt.datetime, delegate: str | None, n
     away = Away(user=user, until=until, delegate=delegate, since=now)
     with db.transaction() as session:
         people_store.set_away(session, away)
+        owe_home(session, user, now)
     return away
 
 
@@ -36,6 +37,7 @@ def come_back(db: Database, user: str, now: dt.datetime) -> Away:
         if away is None:
             raise Refused("You are not away; set an absence with `/rc away <until> [@delegate]`.")
         people_store.end_away(session, user)
+        owe_home(session, user, now)
         return away
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
@@ -68,6 +68,22 @@ def owe_thread(session, candidate_id: int, event: dict, now: dt.datetime, *, bro
 
 def owe_dm(session, user: str, event: dict, now: dt.datetime, candidate_id: int | None = None) -> None:
     outbox.enqueue(session, f"dm:{user}", "dm", {**event, "user": user}, now, candidate_id)
+
+
+def home_lane(user: str) -> str:
+    return f"home:{user}"
+
+
+def owe_home(session, users: str | Iterable[str | None], now: dt.datetime) -> None:
+    """Each person's App Home is republished from the state at delivery time (several owed ones
+    become one publish), so an item names only whose Home it is."""
+    for user in sorted({users} if isinstance(users, str) else {u for u in users if u}):
+        outbox.enqueue(session, home_lane(user), "home", {"user": user}, now)
+
+
+def involved(candidate: Candidate) -> set[str]:
+    """Whose Home shows the candidate: its engineers, their delegates and its release manager."""
+    return {e.user for e in candidate.engineers if e.user} | set(candidate.delegations.values()) | {candidate.release_manager}
 
 
 def _version(session, product: str, now: dt.datetime, timezone: str) -> str:
@@ -196,6 +212,7 @@ def _record_cut_events(session, config: Config, product: Product, candidate: Can
         {"trigger": candidate.trigger, "urgent_reason": candidate.urgent_reason, "supersedes": old.id if old else None},
     )
     owe_notice(session, candidate, now, product.channel)
+    owe_home(session, involved(candidate) | (involved(old) if old else set()), now)
     daily = candidate.trigger is Trigger.DAILY
     cut_by = {"by": candidate.created_by, "daily": daily}
     owe_thread(session, candidate.id, {"event": "cut", **cut_by, "manager": candidate.release_manager, "choice": candidate.manager_choice}, now)
@@ -369,6 +386,7 @@ def record_release(db: Database, config: Config, request: ReleaseRequest, candid
             "pending_reason": release.pending_reason, "pending": [e.user for e in candidate.pending],
         }
         owe_thread(session, candidate.id, announcement, now, broadcast=True)
+        owe_home(session, involved(candidate), now)
         return release
 
 

@@ -13,7 +13,7 @@ import storage.leases as leases
 from bot.config import Config, Product
 from bot.errors import Refused
 from bot.release.model import IN_PROGRESS, Candidate, CandidateState
-from bot.release.service import mention, owe_dm, owe_notice, owe_thread, release_lease
+from bot.release.service import involved, mention, owe_dm, owe_home, owe_notice, owe_thread, release_lease
 from storage import Database
 from storage.slack_users import SlackUser
 
@@ -38,6 +38,7 @@ def verify(db: Database, config: Config, candidate_id: int, user: str, now: dt.d
         product = _product(config, candidate)
         owe_notice(session, after, now, product.channel)
         owe_thread(session, candidate.id, {"event": "verified", "by": user, "engineers": engineers}, now)
+        owe_home(session, {user, after.release_manager, *engineers}, now)
         if became_ready:
             owe_thread(session, candidate.id, {"event": "ready"}, now)
             owe_dm(
@@ -65,6 +66,7 @@ def delegate(db: Database, config: Config, candidate_id: int, engineer: str, tea
         product = _product(config, candidate)
         owe_notice(session, candidate, now, product.channel)
         owe_thread(session, candidate.id, {"event": "delegated", "by": engineer, "to": teammate.user_id}, now)
+        owe_home(session, {engineer, teammate.user_id, candidate.release_manager, candidate.delegations.get(engineer)}, now)
         owe_dm(
             session, teammate.user_id,
             {
@@ -126,6 +128,7 @@ def declare_nonviable(
             {"event": "nonviable", "by": user, "version": candidate.version, "reason": reason, "next_steps": next_steps},
             now, broadcast=True,
         )
+        owe_home(session, involved(candidate), now)
         return candidates.get(session, candidate.id)
 
 
@@ -151,6 +154,7 @@ def hand_over(db: Database, config: Config, product: Product, actor: str, new_ma
             session, candidate.id,
             {"event": "hand_over", "by": actor, "from": candidate.release_manager, "to": new_manager.user_id}, now,
         )
+        owe_home(session, {candidate.release_manager, new_manager.user_id}, now)
         owe_dm(
             session, new_manager.user_id,
             {"event": "release_manager", "product": product.name, "version": candidate.version, "handed_over": True}, now, candidate.id,

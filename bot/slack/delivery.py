@@ -44,6 +44,7 @@ from bot.slack.blocks.digest import message_blocks
 from bot.slack.blocks.events import render as render_event
 from bot.slack.blocks.flags import approval_message
 from bot.slack.client import make_delivery_client
+from bot.slack.home import render_home
 from bot.slack.recovery import look_for, tag, where_posted
 from bot.slack.setaside import Hopeless, Retry, TokenRefused, call
 from storage.outbox import OutboxItem
@@ -198,6 +199,13 @@ class Delivery:
                 await self._send_notice(item, later)
             elif item.kind == "thread":
                 await self._send_thread(item)
+            elif item.kind == "home":  # rendered from the current state, so only the last one owed is published
+                if any(other.kind == "home" for other in later):
+                    await asyncio.to_thread(self._done, item, "coalesced into a later update")
+                    return
+                view = await asyncio.to_thread(render_home, self.runtime, item.payload["user"])
+                await call(self.slack, "views_publish", user_id=item.payload["user"], view=view)
+                await asyncio.to_thread(self._done, item)
             elif item.kind in ("dm", "channel"):
                 text = render_event(item.payload)
                 if text is None:

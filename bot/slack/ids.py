@@ -1,5 +1,7 @@
 """Every action_id, block_id and callback_id the bot uses, in one place."""
 
+import re
+
 # slash commands
 RC_COMMAND = "/rc"
 FLAG_COMMAND = "/flag"
@@ -41,3 +43,22 @@ FLAG_REJECT = "flag_reject"
 # a direct message that asks for a verification (reminders, away delegations): its "Verified"
 # button is VERIFY with the candidate's id, handled by the notice's own listener
 VERIFY_PROMPT_BLOCK = "rc_verify_prompt"
+
+# the App Home tab: the same actions once per candidate or request, with the item after a colon so
+# every action_id in the view is unique; the listeners match the plain id and the suffixed ones
+HOME_CANDIDATE_BLOCK = "home_rc"  # + ":<candidate id>"
+HOME_FLAG_BLOCK = "home_flag"  # + ":<request id>"
+
+
+def for_item(action_id: str, item: int) -> str:
+    return f"{action_id}:{item}"
+
+
+def any_item(action_id: str) -> re.Pattern:
+    """The plain action id and its per-item forms, for app.action()."""
+    return re.compile(rf"^{re.escape(action_id)}(:\d{{1,18}})?$")
+
+
+def item_of(action_id: str) -> int | None:
+    _, _, item = action_id.partition(":")
+    return int(item) if item.isdigit() and len(item) <= 18 else None

@@ -276,6 +276,32 @@ class SlackDriver:
         }
         return self._post_interaction(payload)
 
+    def home_action(
+        self, user_id: str, action_id: str, selected_user: Optional[str] = None, home: Optional[dict] = None
+    ) -> httpx.Response:
+        """A click on a button or menu in the Home tab last published for the user (or in ``home``,
+        one published earlier and still on their screen); like Slack, the payload carries the Home
+        view, no channel and no response URL."""
+        home = home or self.fake.home(user_id)
+        if home is None or _find_element(home["blocks"], action_id)[1] is None:
+            raise ValueError(f"no {action_id} in the Home of {user_id}")
+        view = {key: value for key, value in home.items() if key not in ("view_id", "user")}
+        block_id, element = _find_element(view["blocks"], action_id)
+        payload = {
+            "type": "block_actions",
+            "user": self._user_ref(user_id),
+            "api_app_id": self.fake.app_id,
+            "token": VERIFICATION_TOKEN,
+            "container": {"type": "view", "view_id": view["id"]},
+            "trigger_id": self.fake.new_trigger_id(user_id),
+            "team": self._team_ref(),
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "view": view,
+            "actions": [self._action(action_id, block_id or "b", element, None, selected_user)],
+        }
+        return self._post_interaction(payload)
+
     def view_submission(
         self,
         user_id: str,

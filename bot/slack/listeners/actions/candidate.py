@@ -12,9 +12,10 @@ from bot.runtime import Runtime
 from bot.slack import ids
 from bot.slack.blocks.candidate import nonviable_modal
 from bot.slack.blocks.changes import changes_modal, page_of
-from bot.slack.blocks.text import private_reply, refusal_text
+from bot.slack.blocks.text import refusal_text
 from bot.slack.delivery import product_name
 from bot.slack.directory import SlackDirectory
+from bot.slack.listeners.answers import tell, thank
 
 
 def candidate_id_of(action: dict) -> int:
@@ -27,11 +28,8 @@ def candidate_id_of(action: dict) -> int:
 def register(app: AsyncApp, runtime: Runtime) -> None:
     directory = SlackDirectory(runtime)
 
-    async def tell(respond, text: str) -> None:
-        await respond(**private_reply(text), replace_original=False)
-
-    @app.action(ids.VERIFY)
-    async def verified(ack, body: dict, action: dict, respond) -> None:
+    @app.action(ids.any_item(ids.VERIFY))
+    async def verified(ack, body: dict, action: dict, respond, client) -> None:
         await ack()
         user = body["user"]["id"]
         try:
@@ -39,19 +37,19 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
                 signoffs.verify, runtime.db, runtime.config, candidate_id_of(action), user, runtime.clock.now()
             )
         except Refused as refusal:
-            await tell(respond, refusal_text(refusal))
+            await tell(runtime, body, respond, client, refusal_text(refusal))
             return
         runtime.wake_delivery()
         others = [e for e in engineers if e != user]
         extra = f" (including {len(others)} delegated to you)" if others else ""
-        await tell(respond, f"Thank you: your sign-off on {candidate.version}{extra} is recorded.")
+        await thank(runtime, body, respond, client, f"Thank you: your sign-off on {candidate.version}{extra} is recorded.")
 
-    @app.action(ids.DELEGATE)
-    async def delegated(ack, body: dict, action: dict, respond) -> None:
+    @app.action(ids.any_item(ids.DELEGATE))
+    async def delegated(ack, body: dict, action: dict, respond, client) -> None:
         await ack()
         user, teammate_id = body["user"]["id"], action.get("selected_user")
         try:
-            candidate_id = _candidate_of_message(body)
+            candidate_id = _candidate_of(body, action)
             teammate = await directory.person(teammate_id) if teammate_id else None
             if teammate is None:
                 raise Refused("Pick a teammate from the list to verify your changes.")
@@ -59,10 +57,10 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
                 signoffs.delegate, runtime.db, runtime.config, candidate_id, user, teammate, runtime.clock.now()
             )
         except Refused as refusal:
-            await tell(respond, refusal_text(refusal))
+            await tell(runtime, body, respond, client, refusal_text(refusal))
             return
         runtime.wake_delivery()
-        await tell(respond, f"<@{teammate_id}> will verify your changes in {candidate.version}; they have been told.")
+        await thank(runtime, body, respond, client, f"<@{teammate_id}> will verify your changes in {candidate.version}; they have been told.")
 
     @app.action(ids.NONVIABLE)
     async def nonviable(ack, body: dict, action: dict, client, respond) -> None:
@@ -73,7 +71,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
                 runtime.db, runtime.config, candidate_id_of(action), body["user"]["id"], runtime.clock.now(),
             )
         except Refused as refusal:
-            await tell(respond, refusal_text(refusal))
+            await tell(runtime, body, respond, client, refusal_text(refusal))
             return
         await client.views_open(
             trigger_id=body["trigger_id"], view=nonviable_modal(candidate, product_name(runtime.config, candidate.product))
@@ -87,7 +85,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             if candidate is None:
                 raise Refused("That release candidate no longer exists.")
         except Refused as refusal:
-            await tell(respond, str(refusal))
+            await tell(runtime, body, respond, client, str(refusal))
             return
         name = product_name(runtime.config, candidate.product)
         await client.views_open(trigger_id=body["trigger_id"], view=changes_modal(candidate, name, body["user"]["id"]))
@@ -106,8 +104,12 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         app.action(page_action)(turn_page)
 
 
-def _candidate_of_message(body: dict) -> int:
-    """A users_select has no value of its own; the candidate is the Verified button's value beside it."""
+def _candidate_of(body: dict, action: dict) -> int:
+    """A users_select has no value of its own: in the App Home its action id names the candidate
+    (`rc_delegate:12`); in the message the candidate is the Verified button's value beside it."""
+    named = ids.item_of(str(action.get("action_id", "")))
+    if named is not None:
+        return named
     for block in body.get("message", {}).get("blocks", []):
         for element in block.get("elements", []) if block.get("block_id") == ids.CANDIDATE_ACTIONS_BLOCK else []:
             if element.get("action_id") == ids.VERIFY:

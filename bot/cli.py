@@ -150,7 +150,7 @@ def _runtime(env: Environment, config: Config, db: Database):
 def _serve(args, *, socket_mode: bool) -> int:
     import uvicorn
 
-    from bot.server import build_asgi
+    from bot.server import SocketUnavailable, build_asgi, connect_socket
     from bot.slack.app import build_app
 
     signal.signal(signal.SIGTERM, _stop)  # until uvicorn takes over, a SIGTERM stops the start at once
@@ -159,12 +159,17 @@ def _serve(args, *, socket_mode: bool) -> int:
     db = _ready_database(env, upgrade_sqlite=True)
     _slack_ready(env, socket_mode=socket_mode)
     runtime = _runtime(env, config, db)
-    asgi = build_asgi(runtime, build_app(runtime, socket_mode=socket_mode), socket_mode=socket_mode)
-    # no access log: every flag evaluation would be a line; /metrics counts requests instead
-    server = uvicorn.Server(uvicorn.Config(asgi, host=args.host, port=args.port, lifespan="on", log_level="info", access_log=False))
+    slack_app = build_app(runtime, socket_mode=socket_mode)
 
     async def serve() -> None:
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=32))
+        try:  # the websocket opens before anything is served or scheduled; SIGTERM still stops it
+            socket = await connect_socket(runtime, slack_app, SLACK_WAIT_SECONDS) if socket_mode else None
+        except SocketUnavailable as exc:
+            raise CannotStart(str(exc)) from None
+        asgi = build_asgi(runtime, slack_app, socket_mode=socket_mode, socket=socket)
+        # no access log: every flag evaluation would be a line; /metrics counts requests instead
+        server = uvicorn.Server(uvicorn.Config(asgi, host=args.host, port=args.port, lifespan="on", log_level="info", access_log=False))
         # uvicorn finishes in-flight requests on SIGTERM, then re-raises the signal with the handler
         # found at start; a no-op handler there makes a graceful stop exit 0.
         signal.signal(signal.SIGTERM, lambda *_: None)

@@ -26,6 +26,32 @@ from bot.slack.delivery import Delivery, delivery_backlog, set_aside_counts
 from bot.slack.door import slack_door
 
 log = logging.getLogger(__name__)
+SOCKET_CONNECT_WAIT = 30.0
+
+
+class SocketUnavailable(Exception):
+    """The Socket Mode websocket did not open in time; the message says so in one line."""
+
+
+class _OneLineRetries(logging.Filter):
+    """slack_sdk logs each failed websocket attempt with a traceback; one line says as much."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith("Failed to connect"):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+async def connect_socket(runtime: Runtime, slack_app: AsyncApp, wait: float = SOCKET_CONNECT_WAIT) -> AsyncSocketModeHandler:
+    """Open the websocket before anything is served or scheduled: slack_sdk would retry forever."""
+    handler = AsyncSocketModeHandler(slack_app, runtime.env.slack_app_token)
+    handler.client.logger.addFilter(_OneLineRetries())
+    try:
+        await asyncio.wait_for(handler.connect_async(), wait)
+    except TimeoutError:
+        await handler.close_async()
+        raise SocketUnavailable(f"the Socket Mode connection to Slack did not open within {wait:.0f} s") from None
+    return handler
 
 
 
@@ -40,6 +66,7 @@ def build_asgi(
     *,
     socket_mode: bool = False,
     run_scheduler: bool = True,
+    socket: AsyncSocketModeHandler | None = None,
 ) -> Starlette:
     async def healthz(_request: Request) -> JSONResponse:
         if await asyncio.to_thread(runtime.db.ping):
@@ -64,16 +91,13 @@ def build_asgi(
         delivery = Delivery(runtime)
         runtime.wake_delivery = delivery.wake
         worker = asyncio.create_task(delivery.run(), name="slack-delivery")
+        connected = socket or (await connect_socket(runtime, slack_app) if socket_mode else None)
         scheduler = start_scheduler(runtime) if run_scheduler else None
-        socket = None
-        if socket_mode:
-            socket = AsyncSocketModeHandler(slack_app, runtime.env.slack_app_token)
-            await socket.connect_async()
         try:
             yield
         finally:
-            if socket is not None:
-                await socket.close_async()
+            if connected is not None:
+                await connected.close_async()
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
             delivery.stop()

@@ -133,7 +133,31 @@ def test_socket_stops_at_once_on_sigterm_while_slack_does_not_answer(environ):
         connection, _ = silent.accept()
         with connection:
             process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=5) == 0
+            assert process.wait(timeout=10) == 0
+    assert "Traceback" not in process.stderr.read()
+
+
+def test_socket_mode_whose_websocket_never_opens_is_one_line_and_stops_on_sigterm(environ, fake_slack):
+    """Slack hands out a websocket URL nobody answers: slack_sdk alone would retry forever."""
+    fake_slack.socket_url = f"ws://127.0.0.1:{free_port()}/socket"
+    environ.update(SLACK_API_URL=fake_slack.api_url, SLACK_BOT_TOKEN=fake_slack.bot_token, SLACK_APP_TOKEN=fake_slack.app_token,
+                   RELEASEBOT_SLACK_WAIT="3")
+    started = time.monotonic()
+    result = run(["socket", "--port", str(free_port())], environ, timeout=30)
+    assert_one_clear_line(result, "the Socket Mode connection to Slack did not open within 3 s")
+    assert time.monotonic() - started < 30
+    assert not fake_slack.messages("C0CHECKOUT"), "nothing is scheduled before the connection opens"
+    asked = len(fake_slack.calls("apps.connections.open"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "socket", "--port", str(free_port())],
+        env={**environ, "RELEASEBOT_SLACK_WAIT": "60"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 20
+    # the start-up check asks for a URL, then the connection itself does
+    while len(fake_slack.calls("apps.connections.open")) < asked + 2 and time.monotonic() < deadline:
+        time.sleep(0.05)  # waits for the process to reach the websocket, a condition, not a time
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 0
     assert "Traceback" not in process.stderr.read()
 
 

@@ -61,6 +61,7 @@ class FakeSlack(Auth, Directory, Conversations, Messages, Views, ResponseUrls, S
         self.scopes = set(self._installed_scopes)
         self._token_revoked = False
         self.clock = clock
+        self.socket_url: Optional[str] = None  # apps.connections.open hands out this URL instead, when set
         self.app_token = app_token
         self.team_id = team_id
         self.team_name = "Fake Slack"

@@ -15,15 +15,30 @@ import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from bot.config import Config, ConfigError, Environment, load_config
+from bot.config import Config, ConfigError, Environment, load_config, parse_duration
 from storage import Database, DatabaseUnavailable
 
 EXIT_PROBLEMS = 1
 EXIT_CANNOT_START = 2
-DB_WAIT_SECONDS = float(os.environ.get("RELEASEBOT_DB_WAIT", "30"))
-# short enough that `socket` with Slack unreachable says so within 30 s, each attempt included
-SLACK_WAIT_SECONDS = float(os.environ.get("RELEASEBOT_SLACK_WAIT", "20"))
 log = logging.getLogger("bot.cli")
+
+
+def _seconds(variable: str, default: float) -> float:
+    """A wait from the environment: seconds, or a duration like `30s`, `2m`."""
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw) if raw.replace(".", "", 1).isdigit() else parse_duration(raw).total_seconds()
+    except ValueError:
+        raise CannotStart(f"{variable}={raw[:40]!r} is not a number of seconds or a duration like 30s") from None
+
+
+def _port() -> int:
+    raw = os.environ.get("PORT", "3000").strip()
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise CannotStart(f"PORT={raw[:40]!r} is not a port number (1 to 65535)")
+    return int(raw)
 
 
 class CannotStart(Exception):
@@ -39,9 +54,9 @@ def _stop(*_args) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        args = _parser().parse_args(argv)
         return args.handler(args)
     except CannotStart as exc:
         print(f"releasebot: {exc}", file=sys.stderr)
@@ -54,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="releasebot", description="A Slack bot that coordinates software releases.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    default_port = int(os.environ.get("PORT", "3000"))
+    default_port = _port()
     for name, handler, summary in (
         ("serve", cmd_serve, "run the bot over HTTP: Slack posts to /slack/events"),
         ("socket", cmd_socket, "run the bot over Slack Socket Mode, still serving the HTTP endpoints"),
@@ -111,7 +126,7 @@ def _slack_ready(env: Environment, *, socket_mode: bool = False) -> None:
     """The tokens are checked before anything is served, so a revoked one is said in one line."""
     from bot.doctor import startup_problem
 
-    problem = asyncio.run(startup_problem(env, socket_mode=socket_mode, wait=SLACK_WAIT_SECONDS))
+    problem = asyncio.run(startup_problem(env, socket_mode=socket_mode, wait=_seconds("RELEASEBOT_SLACK_WAIT", 20)))
     if problem:
         raise CannotStart(problem)
 
@@ -119,7 +134,7 @@ def _slack_ready(env: Environment, *, socket_mode: bool = False) -> None:
 def _reachable_database(env: Environment) -> Database:
     db = Database(env.database_url)
     try:
-        db.wait_until_reachable(DB_WAIT_SECONDS)
+        db.wait_until_reachable(_seconds("RELEASEBOT_DB_WAIT", 30))
     except DatabaseUnavailable as exc:
         raise CannotStart(f"cannot reach the database {db.describe()}: {exc}") from None
     return db
@@ -164,7 +179,7 @@ def _serve(args, *, socket_mode: bool) -> int:
     async def serve() -> None:
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=32))
         try:  # the websocket opens before anything is served or scheduled; SIGTERM still stops it
-            socket = await connect_socket(runtime, slack_app, SLACK_WAIT_SECONDS) if socket_mode else None
+            socket = await connect_socket(runtime, slack_app, _seconds("RELEASEBOT_SLACK_WAIT", 20)) if socket_mode else None
         except SocketUnavailable as exc:
             raise CannotStart(str(exc)) from None
         asgi = build_asgi(runtime, slack_app, socket_mode=socket_mode, socket=socket)

@@ -75,7 +75,7 @@ DURATION = re.compile(r"^(\d+)([smhd])$")
 DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
-def _duration(value: Any) -> dt.timedelta:
+def parse_duration(value: Any) -> dt.timedelta:
     """Durations are written 30s, 10m, 3h or 2d."""
     if isinstance(value, dt.timedelta):
         return value
@@ -86,7 +86,7 @@ def _duration(value: Any) -> dt.timedelta:
 
 
 ClockTime = Annotated[dt.time, BeforeValidator(_clock_time)]
-Duration = Annotated[dt.timedelta, BeforeValidator(_duration)]
+Duration = Annotated[dt.timedelta, BeforeValidator(parse_duration)]
 TimeZoneName = Annotated[str, BeforeValidator(_time_zone)]
 ChannelId = Annotated[str, _pattern(CHANNEL_ID, "a Slack channel id", "C0123ABCD", limits.SLACK_ID)]
 UserId = Annotated[str, _pattern(USER_ID, "a Slack user id", "U0123ABCD", limits.SLACK_ID)]

@@ -26,9 +26,10 @@ from storage import Database, DatabaseUnavailable
 UNREACHABLE = (aiohttp.ClientError, TimeoutError, OSError)
 
 def set_aside_messages(db: Database) -> list[str]:
-    """Messages Slack refused for good (see bot/slack/delivery.py): each says where and why."""
+    """Messages Slack refused for good (see bot/slack/delivery.py) whose lane has not delivered
+    since, so a cause already fixed is no longer reported: each says where and why."""
     with db.reading() as session:
-        items = outbox.set_aside(session)
+        items = outbox.set_aside(session, unresolved=True)
     return [
         f"a {item.kind} message for {item.channel or item.user or item.lane} was set aside on "
         f"{item.set_aside_at:%Y-%m-%d %H:%M} UTC: Slack answered {item.error}; fix that, and later messages go out"

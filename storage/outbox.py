@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import and_, delete, func, literal, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from storage import leases
 from storage.models import DeliveryAlertRow, LeaseRow, OutboxRow, SlackMessageRow
@@ -117,9 +117,15 @@ def set_aside_item(session: Session, item_id: int, now: dt.datetime, error: str,
     session.execute(update(OutboxRow).where(OutboxRow.id == item_id).values(set_aside_at=now, error=error, target=target))
 
 
-def set_aside(session: Session) -> list[SetAsideItem]:
-    """Every set-aside message, oldest first."""
+def set_aside(session: Session, *, unresolved: bool = False) -> list[SetAsideItem]:
+    """Every set-aside message, oldest first; `unresolved`: only those whose lane has delivered
+    nothing since (once a later message of the lane went out, the cause was fixed)."""
     query = select(OutboxRow).where(OutboxRow.set_aside_at.is_not(None), OutboxRow.delivered_at.is_(None)).order_by(OutboxRow.id)
+    if unresolved:
+        later = aliased(OutboxRow)
+        query = query.where(
+            ~select(later.id).where(later.lane == OutboxRow.lane, later.id > OutboxRow.id, later.delivered_at.is_not(None)).exists()
+        )
     return [
         SetAsideItem(
             row.id, row.lane, row.kind,
@@ -173,6 +179,10 @@ def message_location(session: Session, key: str) -> tuple[str, str] | None:
 def remember_message(session: Session, key: str, channel: str, ts: str) -> None:
     """The first post of a message wins; a second (a doubled post) is not recorded over it."""
     insert_or_ignore(session, SlackMessageRow, {"key": key, "channel": channel, "ts": ts}, ["key"])
+
+
+def forget_message(session: Session, key: str) -> None:
+    session.execute(delete(SlackMessageRow).where(SlackMessageRow.key == key))
 
 
 def forget_delivered_before(session: Session, cutoff: dt.datetime, set_aside_cutoff: dt.datetime | None = None) -> int:

@@ -280,3 +280,17 @@ def test_run_job_fails_with_non_zero_when_a_repository_cannot_be_read(environ):
     assert result.returncode == 1
     assert "repository /srv/git/checkout does not exist" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("variable, value, expected", [
+    ("PORT", "abc", "PORT='abc' is not a port number"),
+    ("RELEASEBOT_DB_WAIT", "soon", "RELEASEBOT_DB_WAIT='soon' is not a number of seconds or a duration like 30s"),
+])
+def test_a_malformed_environment_value_is_one_line_not_a_traceback(environ, variable, value, expected):
+    environ[variable] = value
+    assert_one_clear_line(run(["serve"], environ), expected)
+
+
+def test_waits_may_be_written_as_durations(environ):
+    environ.update(RELEASEBOT_DB_WAIT="1s", DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:1/releasebot")
+    assert_one_clear_line(run(["serve"], environ), "cannot reach the database")

@@ -219,3 +219,24 @@ def test_set_aside_items_are_listed_counted_kept_a_month_and_alerts_recorded_onc
         outbox.forget_delivered_before(session, now, now + dt.timedelta(days=10))
     with db.reading() as session:
         assert [item.error for item in outbox.set_aside(session)] == ["user_not_found"]
+
+
+def test_a_deleted_candidate_message_is_posted_afresh_and_never_stalls_its_lane(rc):
+    commits_by_the_team(rc.repo)
+    rc.daily()
+    rc.settled()
+    [first] = rc.notices()
+    rc.fake.delete_message("C0CHECKOUT", first["ts"])  # someone tidied the channel
+    assert "is now the release manager" in rc.command("manager <@U0DANA>", "U0LEAD")
+    rc.settled()  # the update found no message: it posted the notice again instead of retrying forever
+    [again] = rc.notices()
+    assert again["ts"] != first["ts"] and "Release manager: <@U0DANA>" in str(again["blocks"])
+    assert set_aside(rc) == [] or all(item.error == "thread_not_found" for item in set_aside(rc))
+
+
+def test_an_error_nobody_foresaw_sets_the_message_aside_instead_of_retrying_forever(rc):
+    commits_by_the_team(rc.repo)
+    rc.fake.fail_next("chat.postMessage", error="restricted_action")
+    rc.daily()
+    rc.settled()
+    assert [item.error for item in set_aside(rc)][:1] == ["restricted_action"]

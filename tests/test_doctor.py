@@ -171,3 +171,17 @@ def test_a_message_slack_refused_for_good_is_listed_with_its_error(setup):
         "a channel message for C0CHECKOUT was set aside on 2026-11-17 14:00 UTC: Slack answered not_in_channel; "
         "fix that, and later messages go out"
     ]
+
+
+def test_a_set_aside_message_whose_lane_delivered_since_is_no_problem(setup):
+    import storage.outbox as outbox
+
+    db = Database(setup["database_url"])
+    with db.transaction() as session:
+        outbox.enqueue(session, "channel:C0CHECKOUT", "channel", {"channel": "C0CHECKOUT", "text": "x"}, START)
+        outbox.enqueue(session, "channel:C0CHECKOUT", "channel", {"channel": "C0CHECKOUT", "text": "y"}, START)
+        first, second = outbox.pending_in_lane(session, "channel:C0CHECKOUT")
+        outbox.set_aside_item(session, first.id, START, "not_in_channel", "C0CHECKOUT")
+        outbox.mark_delivered(session, [second.id], START)  # the bot was invited: the next one went out
+    db.dispose()
+    assert doctor(setup) == []

@@ -225,7 +225,7 @@ class Delivery:
                 await asyncio.to_thread(self._done, item, f"unknown kind {item.kind}")
         except Hopeless as exc:
             target = exc.target or await self._target(item)
-            scope = setaside.needed_scope(exc.method, target) if str(exc) == "missing_scope" else None
+            scope = (exc.needed or setaside.needed_scope(exc.method, target)) if str(exc) == "missing_scope" else None
             await asyncio.to_thread(setaside.record, self.runtime, item, str(exc), target, scope)
 
     async def _target(self, item: OutboxItem) -> str | None:
@@ -246,13 +246,17 @@ class Delivery:
         if location is None:
             location = await self._found_set_aside_post(item)
         message = await asyncio.to_thread(render_notice, self.runtime, item.candidate_id)
-        if location is None:
-            channel = item.payload["channel"]
-            response = await call(self.slack, "chat_postMessage", channel=channel, metadata=tag(item), **message)
-            await asyncio.to_thread(self._done, item, None, (key, response["channel"], response["ts"]))
-        else:
-            await call(self.slack, "chat_update", channel=location[0], ts=location[1], **message)
-            await asyncio.to_thread(self._done, item)
+        if location is not None:
+            try:
+                await call(self.slack, "chat_update", channel=location[0], ts=location[1], **message)
+                await asyncio.to_thread(self._done, item)
+                return
+            except Hopeless as exc:
+                if str(exc) not in setaside.MESSAGE_GONE:
+                    raise
+                await asyncio.to_thread(self._forget, key)  # someone deleted it: post it anew
+        response = await call(self.slack, "chat_postMessage", channel=item.payload["channel"], metadata=tag(item), **message)
+        await asyncio.to_thread(self._done, item, None, (key, response["channel"], response["ts"]))
 
     async def _send_thread(self, item: OutboxItem) -> None:
         text = render_event(item.payload)
@@ -310,6 +314,10 @@ class Delivery:
     def _set_aside_notices(self, lane: str) -> list[tuple[int, str | None, str, dt.datetime | None]]:
         with self.runtime.db.reading() as session:
             return outbox.set_aside_notices(session, lane)
+
+    def _forget(self, key: str) -> None:
+        with self.runtime.db.transaction() as session:
+            outbox.forget_message(session, key)
 
     def _remember(self, key: str, channel: str, ts: str) -> None:
         with self.runtime.db.transaction() as session:

@@ -30,8 +30,11 @@ log = logging.getLogger(__name__)
 CHANNEL_ERRORS = {"not_in_channel", "channel_not_found", "is_archived"}
 CONTENT_ERRORS = {"msg_blocks_too_long", "msg_too_long", "invalid_blocks", "invalid_blocks_format", "no_text", "invalid_arguments"}
 USER_ERRORS = {"cannot_dm_bot", "user_not_found"}
-# Slack will never take these as they are; retrying cannot help.
-SET_ASIDE = CHANNEL_ERRORS | CONTENT_ERRORS | USER_ERRORS | {"missing_scope", "cant_update_message"}
+# The errors that heal by themselves; any other refusal is set aside, so an error nobody foresaw
+# (a deleted message, a restricted action) never holds a lane back forever.
+HEALS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout", "team_added_to_org"}
+# The candidate's message was deleted, or its thread with it: the notice is posted afresh.
+MESSAGE_GONE = {"message_not_found", "thread_not_found"}
 # The token itself is refused: every lane would fail alike, so the worker pauses instead.
 TOKEN_WIDE = {"invalid_auth", "token_revoked", "account_inactive", "not_allowed_token_type"}
 
@@ -130,8 +133,8 @@ async def call(slack, method: str, **arguments) -> dict:
         error = str(exc.response.get("error", exc.response.status_code))
         if error in TOKEN_WIDE:
             raise TokenRefused(error) from None
-        if error in SET_ASIDE:
-            raise Hopeless(error, method=method) from None
+        if exc.response.status_code < 500 and exc.response.status_code != 429 and error not in HEALS:
+            raise Hopeless(error, method=method, needed=exc.response.get("needed")) from None
         retry_after = exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after"))
         after = int(retry_after) if str(retry_after).isdigit() else None
         raise Retry(error, after=after, maybe_sent=exc.response.status_code >= 500) from None
@@ -151,10 +154,11 @@ class Retry(Exception):
 class Hopeless(Exception):
     """Slack will never take the message as it is (set aside); `target` when not the item's own."""
 
-    def __init__(self, error: str, method: str = "", target: str | None = None):
+    def __init__(self, error: str, method: str = "", target: str | None = None, needed: str | None = None):
         super().__init__(error)
         self.method = method
         self.target = target
+        self.needed = needed  # Slack's own word on the scope a missing_scope lacks
 
 
 class TokenRefused(Exception):

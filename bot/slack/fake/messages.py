@@ -36,6 +36,15 @@ class Messages:
             )
             return message["ts"]
 
+    def delete_message(self, channel: str, ts: str) -> None:
+        """A person deletes a message (and with a parent, Slack drops its thread from view)."""
+        with self._lock:
+            removed = self._messages.get(channel, {}).pop(ts, None)
+            if removed is None:
+                raise ValueError(f"no message {ts} in {channel}")
+            for reply in [m for m in self._messages[channel].values() if m["thread_ts"] == ts]:
+                del self._messages[channel][reply["ts"]]
+
     def messages(self, channel: str) -> list[dict]:
         """Top-level messages of a channel, oldest first."""
         with self._lock:

@@ -287,8 +287,15 @@ def cmd_doctor(_args) -> int:
     from bot.doctor import diagnose
 
     logging.getLogger("alembic").setLevel(logging.WARNING)  # the doctor reads the schema; it migrates nothing
+    logging.getLogger("slack_sdk").setLevel(logging.WARNING)  # its retry handlers say so at INFO
     env = Environment.from_os()
-    diagnosis = asyncio.run(diagnose(env, _config(env.config_path, warn=False)))
+    try:
+        config = load_config(env.config_path)
+    except ConfigError as exc:  # one line per problem, as for everything else the doctor finds
+        print("\n".join(exc.problems))
+        print(f"{len(exc.problems)} problem{'s' if len(exc.problems) > 1 else ''}")
+        return EXIT_PROBLEMS
+    diagnosis = asyncio.run(diagnose(env, config))
     for problem in diagnosis.problems:
         print(problem)
     if diagnosis.problems:

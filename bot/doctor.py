@@ -103,6 +103,8 @@ async def check_token(slack: SlackClient, api_url: str | None):
     try:
         return await slack.auth_test(), None
     except SlackApiError as exc:
+        if exc.response.status_code >= 500 or exc.response.status_code == 429:
+            return None, f"Slack at {api_url or 'slack.com'} answered HTTP {exc.response.status_code}; try again in a minute"
         return None, token_problem(exc.response.get("error", "unknown error"))
     except UNREACHABLE as exc:
         return None, unreachable_problem(api_url, exc)

@@ -185,3 +185,19 @@ def test_a_set_aside_message_whose_lane_delivered_since_is_no_problem(setup):
         outbox.mark_delivered(session, [second.id], START)  # the bot was invited: the next one went out
     db.dispose()
     assert doctor(setup) == []
+
+
+def test_a_bad_configuration_is_one_line_per_problem_and_exit_1(tmp_path):
+    config = tmp_path / "releasebot.yml"
+    config.write_text("products:\n  - {key: Bad Key, name: X, channel: general, repository: /x}\n")
+    result = run(["doctor"], {"PATH": "/usr/bin:/bin", "RELEASEBOT_CONFIG": str(config)})
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) >= 3 and lines[-1] == f"{len(lines) - 1} problems"
+    assert any("products[0].channel" in line for line in lines) and "Traceback" not in result.stderr
+
+
+def test_slack_answering_5xx_is_not_called_a_refused_token(setup):
+    setup["fake"].fail_next("auth.test", count=5, status=503)
+    [problem] = doctor(setup)
+    assert "answered HTTP 503" in problem and "refuses the token" not in problem

@@ -1,8 +1,10 @@
 """A real Prometheus server (Debian's `prometheus`) on a free port, scraping every second an exporter
-the test controls. Import the `prometheus` fixture into a test module to use it."""
+the test controls. Import the `prometheus` fixture into a test module, or use `running_prometheus`
+for another flag or environment."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import socket
@@ -12,7 +14,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -138,13 +140,14 @@ class PrometheusServer:
             self.process.wait()
 
 
-@pytest.fixture
-def prometheus(tmp_path):
-    """A ready Prometheus that already holds samples of the exporter's `http_requests_total`."""
+@contextlib.contextmanager
+def running_prometheus(workdir: Path, flag: str = "new-checkout", env: str = "production") -> Iterator[PrometheusServer]:
+    """A ready Prometheus that already holds samples of the exporter's `http_requests_total` for
+    `flag` in `env` (at no traffic until `server.exporter.traffic(...)`); stopped on leaving."""
     prometheus_binary()
-    exporter = Exporter()
+    exporter = Exporter(flag, env)
     try:
-        server = PrometheusServer(exporter, tmp_path)
+        server = PrometheusServer(exporter, workdir)
         try:
             server.wait_until(lambda: server.get("/-/ready")[0] == 200, "readiness")
             server.wait_until(lambda: server.has_data("http_requests_total"), "samples of http_requests_total")
@@ -153,3 +156,9 @@ def prometheus(tmp_path):
             server.stop()
     finally:
         exporter.stop()
+
+
+@pytest.fixture
+def prometheus(tmp_path):
+    with running_prometheus(tmp_path) as server:
+        yield server

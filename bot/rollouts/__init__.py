@@ -1,0 +1,1 @@
+"""Rollout plans: templates, the plan state machine, metric checks, the service."""

@@ -15,9 +15,9 @@ from bot.config import Config
 from bot.flags import service as flags
 from bot.flags.model import FlagType
 from bot.people import digest
-from bot.release import freezes, service
+from bot.release import freezes, releasing
 from bot.release.model import ReleaseException
-from bot.release.service import ReleaseRequest
+from bot.release.releasing import ReleaseRequest
 from bot.scheduler import _digest_trigger, run_job
 from bot.slack.blocks.digest import digest_blocks
 from bot.slack.fake import SlackDriver
@@ -105,7 +105,7 @@ def the_week(db, config) -> None:
     h.nonviable(h.cut(at(16, 14), at(16, 10)), at(16, 15), "<!channel> *empty*")
     candidate = h.cut(at(17, 14), at(17, 10))
     request = ReleaseRequest(config.product("checkout"), "U0DANA", exception=ReleaseException.PRODUCTION_DOWN, note="<!channel> pager")
-    service.record_release(db, config, request, candidate, at(17, 15))
+    releasing.record_release(db, config, request, candidate, at(17, 15))
     freezes.start(db, config, "all", at(19, 5), "Thanksgiving <@U0LEAD>", "U0ADMIN", at(18, 14))
     flags.create(db, config, "basket", FlagType.RELEASE, "", "U0DANA", "checkout", at(19, 15))  # after the freeze
     flag_switch(db, config, "basket", "checkout", "production", "on", at(19, 15))

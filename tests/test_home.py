@@ -7,7 +7,7 @@ import pytest
 from bot.flags import service as flags
 from bot.flags.definitions import served_to_everyone
 from bot.flags.model import FlagType
-from bot.release import service, signoffs
+from bot.release import releasing, service, signoffs
 from bot.slack.fake import SlackDriver
 from bot.slack.fake.validation import VIEW_MAX_BLOCKS, view_errors
 from storage import outbox
@@ -145,8 +145,8 @@ def test_a_hand_over_and_a_release_republish_the_homes_they_concern(runtime, bot
     settled(runtime)
     assert "No candidate in progress has you as its release manager" in text_of(fake_slack.home(ADMIN))
     assert f"Checkout {candidate.version}" in text_of(fake_slack.home(LEAD))
-    request = service.ReleaseRequest(product=product, actor=LEAD, pending_reason="hotfix")
-    service.record_release(runtime.db, runtime.config, request, candidate.id, runtime.clock.now())
+    request = releasing.ReleaseRequest(product=product, actor=LEAD, pending_reason="hotfix")
+    releasing.record_release(runtime.db, runtime.config, request, candidate.id, runtime.clock.now())
     settled(runtime)
     assert "No candidate in progress has you as its release manager" in text_of(fake_slack.home(LEAD))
     assert "Nothing waits for your verification" in text_of(fake_slack.home(DANA))

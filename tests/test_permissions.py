@@ -17,9 +17,10 @@ from bot.flags import service as flag_service
 import storage.flags as flag_store
 from bot.flags import definitions
 from bot.flags.model import FlagType
-from bot.release import freezes, service, signoffs
+from bot.release import freezes, releasing, service, signoffs
 from bot.release.model import Commit, Trigger
-from bot.release.service import CutRequest, ReleaseRequest
+from bot.release.releasing import ReleaseRequest
+from bot.release.service import CutRequest
 from storage.slack_users import SlackUser
 from tests.conftest import BASE_CONFIG
 
@@ -83,8 +84,8 @@ def attempt(db, world, action: str, user: str) -> bool:
             if action == "release a ready candidate":
                 signoffs.verify(db, config, candidate_id, "U0DEL", NOW)
                 signoffs.verify(db, config, candidate_id, "U0RM", NOW)
-            candidate = service.check_release(db, config, ReleaseRequest(product, user, pending_reason="tested"), NOW)
-            service.record_release(db, config, ReleaseRequest(product, user, pending_reason="tested"), candidate.id, NOW)
+            candidate = releasing.check_release(db, config, ReleaseRequest(product, user, pending_reason="tested"), NOW)
+            releasing.record_release(db, config, ReleaseRequest(product, user, pending_reason="tested"), candidate.id, NOW)
         elif action == "freeze the product":
             freezes.start(db, config, "checkout", NOW + dt.timedelta(days=1), "peak", user, NOW)
         elif action == "freeze all products":

@@ -12,9 +12,10 @@ from bot.flags import service as flags
 from bot.flags.model import FlagType
 from bot.people import digest
 from bot.people.stats import History, ReleasedChanges, Signal, SignalKind, figures, figures_json
-from bot.release import service, signoffs
+from bot.release import releasing, service, signoffs
 from bot.release.model import Commit, Trigger
-from bot.release.service import CutRequest, ReleaseRequest
+from bot.release.releasing import ReleaseRequest
+from bot.release.service import CutRequest
 from bot.errors import Refused
 from storage.slack_users import SlackUser
 
@@ -51,7 +52,7 @@ class History_:
         return outcome.candidate.id
 
     def release(self, candidate_id: int, when: dt.datetime) -> None:
-        done = service.record_release(self.db, self.config, ReleaseRequest(self.product, "U0DANA"), candidate_id, when)
+        done = releasing.record_release(self.db, self.config, ReleaseRequest(self.product, "U0DANA"), candidate_id, when)
         self.head, self.unreleased = done.head_sha, []
 
     def nonviable(self, candidate_id: int, when: dt.datetime, reason: str = "the basket is empty") -> None:

@@ -13,7 +13,7 @@ from bot.api.auth import guarded
 from bot.errors import Refused
 from bot.people import digest
 from bot.people.stats import figures_json
-from bot.release import freezes, service
+from bot.release import freezes, releasing, service
 from bot.release.model import Candidate, Release
 from bot.runtime import Runtime
 
@@ -112,6 +112,6 @@ def routes(runtime: Runtime) -> list[Route]:
         Route("/api/v1/products/{key}/stats", guarded(token, stats), methods=["GET"]),
         Route("/api/v1/products/{key}/gate", guarded(token, gate), methods=["GET"]),
         Route("/api/v1/candidates", guarded(token, newest_first("candidates", service.history, candidate_json)), methods=["GET"]),
-        Route("/api/v1/releases", guarded(token, newest_first("releases", service.releases_of, release_json)), methods=["GET"]),
+        Route("/api/v1/releases", guarded(token, newest_first("releases", releasing.releases_of, release_json)), methods=["GET"]),
         *flags.routes(runtime),
     ]

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.changes.git import RepositoryError, commits_since
 from bot.config import Product
-from bot.release import deploy_hook, service
+from bot.release import deploy_hook, releasing, service
 from bot.release.model import Release, Trigger
 from bot.release.service import CutOutcome, CutRequest
 from bot.runtime import Runtime
@@ -93,31 +93,31 @@ class DailyCutFailed(Exception):
 RELEASE_LEASE = dt.timedelta(minutes=5)
 
 
-async def release(runtime: Runtime, request: service.ReleaseRequest) -> Release:
+async def release(runtime: Runtime, request: releasing.ReleaseRequest) -> Release:
     """Check, call the deploy hook, then mark released; a hook that keeps failing releases nothing.
 
     A lease per product makes a double click, or clicks on two replicas, call the hook once.
     """
     product = request.product
     token = uuid.uuid4().hex
-    if not await asyncio.to_thread(service.begin_release, runtime.db, product.key, token, runtime.clock.now(), RELEASE_LEASE):
+    if not await asyncio.to_thread(releasing.begin_release, runtime.db, product.key, token, runtime.clock.now(), RELEASE_LEASE):
         raise service.Refused(f"A release of {product.name} is already under way.")
     try:
-        candidate = await asyncio.to_thread(service.check_release, runtime.db, runtime.config, request, runtime.clock.now())
+        candidate = await asyncio.to_thread(releasing.check_release, runtime.db, runtime.config, request, runtime.clock.now())
         if product.deploy_hook is not None:
             body = deploy_hook.payload(candidate, product.name, request.actor, request.exception, request.note, runtime.clock.now())
             try:
                 await deploy_hook.call(product.deploy_hook, body, runtime.hook_backoff)
             except deploy_hook.DeployHookFailed as exc:
                 await asyncio.to_thread(
-                    service.record_hook_failure, runtime.db, runtime.config, request, candidate, str(exc), runtime.clock.now()
+                    releasing.record_hook_failure, runtime.db, runtime.config, request, candidate, str(exc), runtime.clock.now()
                 )
                 runtime.wake_delivery()
                 raise service.Refused(
                     f"The deploy hook failed ({exc}), so {candidate.version} was not released; the release manager has been told."
                 ) from None
-        done = await asyncio.to_thread(service.record_release, runtime.db, runtime.config, request, candidate.id, runtime.clock.now())
+        done = await asyncio.to_thread(releasing.record_release, runtime.db, runtime.config, request, candidate.id, runtime.clock.now())
     finally:
-        await asyncio.to_thread(service.end_release, runtime.db, product.key, token)
+        await asyncio.to_thread(releasing.end_release, runtime.db, product.key, token)
     runtime.wake_delivery()
     return done

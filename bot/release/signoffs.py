@@ -1,7 +1,7 @@
 """Sign-offs, delegation, non-viable reports and hand-overs of a candidate in progress.
 
-Each is one transaction, like the cut and the release in bot.release.service, and owes the facts
-of what happened to the outbox; the Slack layer words them.
+Each is one transaction, like the cut in bot.release.service and the release in
+bot.release.releasing, and owes the facts of what happened to the outbox; the Slack layer words them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import storage.leases as leases
 from bot.config import Config, Product
 from bot.errors import Refused
 from bot.release.model import IN_PROGRESS, Candidate, CandidateState
-from bot.release.service import involved, mention, owe_dm, owe_home, owe_notice, owe_thread, release_lease
+from bot.release.releasing import release_lease
+from bot.release.service import involved, mention, owe_dm, owe_home, owe_notice, owe_thread
 from storage import Database
 from storage.slack_users import SlackUser
 

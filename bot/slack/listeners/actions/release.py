@@ -7,7 +7,7 @@ import json
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.release import service
+from bot.release import releasing, service
 from bot.errors import Refused
 from bot.runtime import Runtime
 from bot.slack import ids
@@ -34,7 +34,7 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             candidate = await asyncio.to_thread(service.get, runtime.db, candidate_id)
             if candidate is None or not candidate.in_progress:
                 raise Refused("That candidate is no longer in progress.")
-            if not service.may_release(runtime.config, candidate, body["user"]["id"]):
+            if not releasing.may_release(runtime.config, candidate, body["user"]["id"]):
                 raise Refused(f"Only the release manager <@{candidate.release_manager}> or an admin can release it.")
         except Refused as refusal:
             await respond(**refusal_reply(refusal), replace_original=False)

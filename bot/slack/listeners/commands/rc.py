@@ -13,10 +13,11 @@ from bot.people import away as away_rules
 from bot.people import digest
 from bot.people import service as people
 from bot.people.stats import figures_json
-from bot.release import flows, freezes, service, signoffs
+from bot.release import flows, freezes, releasing, service, signoffs
 from bot.release.hours import ReleaseWindow
 from bot.release.model import Trigger
-from bot.release.service import CutRequest, ReleaseClosed, ReleaseRequest
+from bot.release.releasing import ReleaseClosed, ReleaseRequest
+from bot.release.service import CutRequest
 from bot.runtime import Runtime
 from bot.slack import ids
 from bot.slack.blocks.candidate import status_reply
@@ -149,7 +150,7 @@ async def release(runtime, directory, product: Product, user: str, rest: str) ->
 
 
 async def history(runtime, directory, product: Product, user: str, rest: str) -> dict:
-    releases = await asyncio.to_thread(service.releases_of, runtime.db, product.key, 10)
+    releases = await asyncio.to_thread(releasing.releases_of, runtime.db, product.key, 10)
     return history_reply(product.name, releases, ReleaseWindow(runtime.config.release_hours))
 
 

@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.release import flows, service
 from bot.release.model import ReleaseException
 from bot.errors import Refused
-from bot.release.service import ReleaseRequest
+from bot.release.releasing import ReleaseRequest
 from bot.runtime import Runtime
 from bot.slack import ids
 from bot.slack.blocks.text import refusal_text

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.changes.git import RepositoryError, commits_since
 from bot.config import Product
+from bot.errors import Refused
 from bot.release import deploy_hook, releasing, service
 from bot.release.model import Release, Trigger
 from bot.release.service import CutOutcome, CutRequest
@@ -39,7 +40,7 @@ async def cut(runtime: Runtime, directory: Directory, request: CutRequest) -> Cu
     try:
         head, commits = await asyncio.to_thread(commits_since, product.repository, product.branch, base, now)
     except RepositoryError as exc:
-        raise service.Refused(f"Cannot read the repository of {product.name} ({product.branch}): {exc}") from None
+        raise Refused(f"Cannot read the repository of {product.name} ({product.branch}): {exc}") from None
     authors = await directory.users_for_emails(sorted({c.author_email for c in commits}))
     people = await directory.people(sorted({user for user in authors.values() if user}))
     outcome = await asyncio.to_thread(
@@ -68,7 +69,7 @@ async def daily_candidates(
         request = CutRequest(product=product, trigger=Trigger.DAILY, actor=None, run_key=run_key)
         try:
             summaries.append((await cut(runtime, directory, request)).summary)
-        except service.Refused as exc:
+        except Refused as exc:
             log.error("daily cut of %s failed: %s", product.key, exc)
             failures.append(f"{product.key}: {exc}")
             errors[product.key] = exc
@@ -101,7 +102,7 @@ async def release(runtime: Runtime, request: releasing.ReleaseRequest) -> Releas
     product = request.product
     token = uuid.uuid4().hex
     if not await asyncio.to_thread(releasing.begin_release, runtime.db, product.key, token, runtime.clock.now(), RELEASE_LEASE):
-        raise service.Refused(f"A release of {product.name} is already under way.")
+        raise Refused(f"A release of {product.name} is already under way.")
     try:
         candidate = await asyncio.to_thread(releasing.check_release, runtime.db, runtime.config, request, runtime.clock.now())
         if product.deploy_hook is not None:
@@ -113,7 +114,7 @@ async def release(runtime: Runtime, request: releasing.ReleaseRequest) -> Releas
                     releasing.record_hook_failure, runtime.db, runtime.config, request, candidate, str(exc), runtime.clock.now()
                 )
                 runtime.wake_delivery()
-                raise service.Refused(
+                raise Refused(
                     f"The deploy hook failed ({exc}), so {candidate.version} was not released; the release manager has been told."
                 ) from None
         done = await asyncio.to_thread(releasing.record_release, runtime.db, runtime.config, request, candidate.id, runtime.clock.now())

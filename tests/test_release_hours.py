@@ -10,7 +10,7 @@ import pytest
 from bot.config import Config
 from bot.release.freezes import parse_until
 from bot.release.hours import Freeze, ReleaseWindow
-from bot.release.service import Refused
+from bot.errors import Refused
 
 NY = ZoneInfo("America/New_York")
 UTC = dt.timezone.utc

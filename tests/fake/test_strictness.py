@@ -49,15 +49,7 @@ def server(clock):
         yield fake
 
 
-@pytest.fixture
-def fake(server):
-    server.reset()
-    return server
-
-
-@pytest.fixture
-def client(fake):
-    return WebClient(base_url=fake.api_url, token=fake.bot_token)
+# `fake` and `client` come from tests/fake/conftest.py, on this module's own `server`
 
 
 def error(call) -> dict:

@@ -259,22 +259,7 @@ class SlackDriver:
         ]
         if not opened:
             raise ValueError(f"no modal with {action_id} for {user_id}")
-        view = {key: value for key, value in opened[-1].items() if key not in ("view_id", "user")}
-        block_id, element = _find_element(view["blocks"], action_id)
-        payload = {
-            "type": "block_actions",
-            "user": self._user_ref(user_id),
-            "api_app_id": self.fake.app_id,
-            "token": VERIFICATION_TOKEN,
-            "container": {"type": "view", "view_id": view["id"]},
-            "trigger_id": self.fake.new_trigger_id(user_id),
-            "team": self._team_ref(),
-            "enterprise": None,
-            "is_enterprise_install": False,
-            "view": view,
-            "actions": [self._action(action_id, block_id or "b", element, None, None)],
-        }
-        return self._post_interaction(payload)
+        return self._click_in_view(user_id, opened[-1], action_id, None)
 
     def home_action(
         self, user_id: str, action_id: str, selected_user: Optional[str] = None, home: Optional[dict] = None
@@ -285,7 +270,11 @@ class SlackDriver:
         home = home or self.fake.home(user_id)
         if home is None or _find_element(home["blocks"], action_id)[1] is None:
             raise ValueError(f"no {action_id} in the Home of {user_id}")
-        view = {key: value for key, value in home.items() if key not in ("view_id", "user")}
+        return self._click_in_view(user_id, home, action_id, selected_user)
+
+    def _click_in_view(self, user_id: str, shown: dict, action_id: str, selected_user: Optional[str]) -> httpx.Response:
+        """A block_actions payload from a modal or Home: it carries the view, no channel, no response URL."""
+        view = {key: value for key, value in shown.items() if key not in ("view_id", "user")}
         block_id, element = _find_element(view["blocks"], action_id)
         payload = {
             "type": "block_actions",

@@ -160,7 +160,7 @@ def test_a_rejection_with_a_reason_ends_the_plan():
 def test_approvals_are_by_a_role_one_holds_each_once_never_ones_own():
     status = state_of(plan(), Facts(APPROVED[:2]), TUESDAY, WINDOW)
     assert refusal(plan(), status, "approve", "U0OPS", APPROVERS, False, "operations") is None
-    assert refusal(plan(), status, "approve", "U0OPS", APPROVERS, False, "product") == "You are not a product approver (flags.approvers.product)."
+    assert refusal(plan(), status, "approve", "U0OPS", APPROVERS, False, "product") == "You do not hold the product role (flags.approvers.product)."
     assert refusal(plan(), status, "approve", "U0LEAD", APPROVERS, False, "technical") == "The technical approval is given already, by <@U0LEAD>."
     assert refusal(plan(), status, "approve", "U0DEV", {**APPROVERS, "product": ["U0DEV"]}, False, "product") == "You cannot approve or reject your own plan."
     assert refusal(plan(), status, "reject", "U0STRANGER", APPROVERS, False) == "Only the plan's approvers can reject it."

@@ -248,10 +248,10 @@ def refusal(
     plan: Plan, status: PlanStatus, action: str, actor: str, approvers: dict[str, list[str]], admin: bool, role: str | None = None
 ) -> str | None:
     """Why `actor` may not do `action` (approve, reject, go, no_go, pause, resume, rollback, abort)
-    now; None when they may. Deciders are the owner and the plan's approvers; abort is the owner's
-    or an admin's."""
+    now; None when they may. Deciders are the owner and the approvers (flags.approvers, any role);
+    abort is the owner's or an admin's."""
     holds = {r for r in plan.template.approvals if actor in approvers.get(r, [])}
-    decider = actor == plan.owner or bool(holds)
+    decider = actor == plan.owner or any(actor in users for users in approvers.values())
     if not status.running:
         return f"This plan is already {status.state.replace('_', ' ')}."
     if action in ("approve", "reject"):
@@ -266,7 +266,7 @@ def refusal(
         done = dict(status.approvals)
         if role in done:
             return f"The {role} approval is given already, by <@{done[role]}>."
-        return None if role in holds else f"You are not a {role} approver (flags.approvers.{role})."
+        return None if role in holds else f"You do not hold the {role} role (flags.approvers.{role})."
     if action == "abort":
         return None if actor == plan.owner or admin else f"Only the plan's owner, <@{plan.owner}>, or an admin can abort it."
     if not decider:

@@ -1,0 +1,63 @@
+"""The `rollouts` job (every 30 s, and `releasebot run-job rollouts`): for each running plan, ask
+what is due now and do it. Checks run at least once a minute while a stage is live, and again
+before a stage advances; a breach applies its on_fail at once, at any hour."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+from bot.rollouts import checks, service
+from bot.rollouts.plan import AWAITING_GO, BAKING, PAUSED, WAITING_WINDOW, PlanStatus
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+CHECK_EVERY = dt.timedelta(seconds=55)  # the job runs each 30 s: checks about once a minute
+CONCURRENT = 50
+SETTLE = 3  # transitions one plan may make in a round (a stage with no bake completes at once)
+
+
+def wants_checks(view: service.View, now: dt.datetime) -> bool:
+    status: PlanStatus = view.status
+    stored = view.stored
+    if status.stage < 0 or not stored.plan.template.checks:
+        return False
+    live = status.state in (BAKING, AWAITING_GO, WAITING_WINDOW) or (status.state == PAUSED and status.frozen)
+    stale = stored.checked_at is None or now - stored.checked_at >= CHECK_EVERY
+    return live and (stale or (status.due is not None and status.due.action == "check"))
+
+
+async def rollouts_round(runtime: Runtime) -> dict[str, int]:
+    """One round over every running plan; how many checks ran and transitions were made."""
+    plan_ids = await asyncio.to_thread(service.running_ids, runtime.db)
+    limit = asyncio.Semaphore(CONCURRENT)
+    counts = {"plans": len(plan_ids), "checked": 0, "moved": 0, "failed": 0}
+
+    async def one(plan_id: int) -> None:
+        async with limit:
+            try:
+                for _ in range(SETTLE):
+                    now = runtime.clock.now()
+                    view = await asyncio.to_thread(service.view, runtime.db, runtime.config, plan_id, now)
+                    results = None
+                    if wants_checks(view, now):
+                        plan = view.stored.plan
+                        results = await checks.run_checks(runtime.config.flags.prometheus_url, plan.template.checks, plan.flag, plan.environment)
+                        counts["checked"] += 1
+                    elif view.status.due is None or view.status.due.action == "check":
+                        return
+                    moved = await asyncio.to_thread(service.advance, runtime.db, runtime.config, plan_id, runtime.clock.now(), results)
+                    if moved is None:
+                        return
+                    counts["moved"] += 1
+            except service.Moved:
+                pass  # another replica made this transition
+            except Exception:
+                counts["failed"] += 1
+                log.exception("rollout plan %s: the round failed", plan_id)
+
+    await asyncio.gather(*(one(plan_id) for plan_id in plan_ids))
+    return counts
+

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
 
 import httpx
 import pytest
 
 from bot.config import Config
+from bot.flags import service as flags
+from bot.flags.model import FlagType
+from bot.rollouts import service as rollouts
 from bot.scheduler import run_job
 from storage import flags as flags_store
 from tests.conftest import API_TOKEN, BASE_CONFIG, make_runtime
@@ -190,3 +194,30 @@ def test_no_go_asks_why_and_halts_the_plan(plans, clock):
     assert api(plans, "nogo")[0]["state"] == "aborted"
     flag(plans, "plan nogo quick production", "U0DANA")
     assert [p["state"] for p in api(plans, "nogo")] == ["baking", "aborted"]  # newest first
+
+
+def test_three_replicas_racing_move_a_plan_once(db, clock):
+    settings = {**BASE_CONFIG, "flags": {**BASE_CONFIG["flags"], "rollout_templates": {"quick": {"advance": "auto", "stages": STAGES}}}}
+    config = Config.model_validate(settings)
+    flags.create(db, config, "raced", FlagType.RELEASE, "", "U0DANA", None, clock.now())
+    plan_id = rollouts.create(db, config, "raced", "quick", "production", "U0DANA", clock.now()).stored.plan.id
+    later = clock.now() + dt.timedelta(hours=1)
+    barrier, moved = threading.Barrier(3), []
+
+    def replica() -> None:
+        barrier.wait()
+        try:
+            moved.append(rollouts.advance(db, config, plan_id, later)[0])
+        except rollouts.Moved:
+            moved.append("lost the race")
+
+    threads = [threading.Thread(target=replica) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(moved) == 3 and moved.count("stage_started") == 1  # the others found nothing due, or lost the race
+    kinds = [e.kind for e in rollouts.view(db, config, plan_id, later).events]
+    assert kinds == ["created", "stage_started", "stage_started"]
+    with db.reading() as session:
+        assert [c.actor for c in flags_store.changes(session, "raced", 10)].count(f"plan:{plan_id}") == 2

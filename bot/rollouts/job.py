@@ -38,9 +38,9 @@ async def rollouts_round(runtime: Runtime) -> dict[str, int]:
     async def one(plan_id: int) -> None:
         async with limit:
             try:
+                now = runtime.clock.now()
+                view = await asyncio.to_thread(service.view, runtime.db, runtime.config, plan_id, now)
                 for _ in range(SETTLE):
-                    now = runtime.clock.now()
-                    view = await asyncio.to_thread(service.view, runtime.db, runtime.config, plan_id, now)
                     results = None
                     if wants_checks(view, now):
                         plan = view.stored.plan
@@ -48,7 +48,8 @@ async def rollouts_round(runtime: Runtime) -> dict[str, int]:
                         counts["checked"] += 1
                     elif view.status.due is None or view.status.due.action == "check":
                         return
-                    moved = await asyncio.to_thread(service.advance, runtime.db, runtime.config, plan_id, runtime.clock.now(), results)
+                    now = runtime.clock.now()
+                    moved, view = await asyncio.to_thread(service.advance, runtime.db, runtime.config, plan_id, now, results)
                     if moved is None:
                         return
                     counts["moved"] += 1

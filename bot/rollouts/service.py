@@ -7,7 +7,7 @@ plan message update and a thread event are owed."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import storage.flags as flags_store
 import storage.freezes as freezes
@@ -39,6 +39,7 @@ class View:
     stored: StoredPlan
     status: PlanStatus
     events: tuple[Event, ...]
+    facts: Facts
 
 
 def lane(plan_id: int) -> str:
@@ -59,9 +60,9 @@ def _load(session, config: Config, plan_id: int, now: dt.datetime, *, lock: bool
     if found is None:
         raise Refused("That rollout plan does not exist.")
     flag = flags_store.get(session, found.plan.flag, lock=lock)
-    stored = store.get(session, plan_id, flag.product if flag else "")  # its freezes hold the plan
-    events = store.events(session, plan_id)
-    return View(stored, state_of(stored.plan, _facts(session, stored, now, events), now, window(config)), events), flag
+    stored = replace(found, plan=replace(found.plan, product=flag.product or "" if flag else ""))  # its freezes hold the plan
+    facts = _facts(session, stored, now)
+    return View(stored, state_of(stored.plan, facts, now, window(config)), facts.events, facts), flag
 
 
 def create(db: Database, config: Config, key: str, template_name: str | None, environment: str | None, actor: str, now: dt.datetime) -> View:
@@ -84,9 +85,10 @@ def create(db: Database, config: Config, key: str, template_name: str | None, en
             raise Refused(f"`{key}` already has a rollout plan in {environment}: `/flag plan status {key} {environment}`.")
         plan = Plan(0, key, environment, template_name, Template.of(templates[template_name]), actor, now, flag.product or "")
         plan_id = store.create(session, plan, AWAITING_APPROVAL, now)
-        _record(session, config, plan_id, 0, Event(now, "created", actor, {"template": template_name}), now)
-        _after(session, config, plan_id, now)
-        return _settle(session, config, plan_id, now)
+        current, flag = _load(session, config, plan_id, now, lock=False)
+        event = Event(now, "created", actor, {"template": template_name})
+        _record(session, config, plan_id, 0, event, now)
+        return _settle(session, config, _after(session, config, current, event, now), flag, now)
 
 
 def find(db: Database, config: Config, key: str, environment: str | None, now: dt.datetime) -> View:
@@ -145,13 +147,14 @@ def decide(
         else:
             event = Event(now, {"reject": "rejected", "no_go": "no_go", "resume": "resumed", "abort": "aborted"}[action], actor, detail)
         _record(session, config, plan_id, seq, event, now)
-        _after(session, config, plan_id, now)
-        return _settle(session, config, plan_id, now)
+        return _settle(session, config, _after(session, config, current, event, now), flag, now)
 
 
-def advance(db: Database, config: Config, plan_id: int, now: dt.datetime, results: list[CheckResult] | None = None) -> str | None:
+def advance(
+    db: Database, config: Config, plan_id: int, now: dt.datetime, results: list[CheckResult] | None = None
+) -> tuple[str | None, View]:
     """The scheduler's step: store fresh check results, then do what is due (start, complete,
-    pause, rollback, off). The kind of event recorded, or None when nothing was due."""
+    pause, rollback, off). The kind of event recorded (None when nothing was due), and the plan after."""
     with db.transaction() as session:
         if results is not None:
             store.set_checks(session, plan_id, results, now)
@@ -159,12 +162,12 @@ def advance(db: Database, config: Config, plan_id: int, now: dt.datetime, result
         due = current.status.due
         if due is None or due.action == "check":
             _summarize(session, config, current, now, quiet=True)
-            return None
-        event = _do(session, config, current, flag, now)
-        return event.kind
+            return None, current
+        event, after = _do(session, config, current, flag, now)
+        return event.kind, after
 
 
-def _do(session, config: Config, current: View, flag: Flag, now: dt.datetime) -> Event:
+def _do(session, config: Config, current: View, flag: Flag, now: dt.datetime) -> tuple[Event, View]:
     """Record and apply what is due (not "check": the job runs the checks first)."""
     due, plan = current.status.due, current.stored.plan
     actor, seq = f"plan:{plan.id}", len(current.events)
@@ -184,17 +187,13 @@ def _do(session, config: Config, current: View, flag: Flag, now: dt.datetime) ->
         _apply_definition(session, plan, flag, definitions.apply(flag.definition(plan.environment), {"op": "off"}), now, "off")
         event = Event(now, "aborted", actor, {"reason": f"{due.reason}; the flag is off"})
     _record(session, config, plan.id, seq, event, now)
-    _after(session, config, plan.id, now)
-    return event
+    return event, _after(session, config, current, event, now)
 
 
-def _settle(session, config: Config, plan_id: int, now: dt.datetime) -> View:
+def _settle(session, config: Config, current: View, flag: Flag, now: dt.datetime) -> View:
     """After a person's decision, a start (or completion) that is due now happens at once."""
-    current, flag = _load(session, config, plan_id, now, lock=False)
     if current.status.due is not None and current.status.due.action in ("start", "complete"):
-        _do(session, config, current, flag, now)
-        current = _load(session, config, plan_id, now, lock=False)[0]
-    _summarize(session, config, current, now, quiet=True)
+        return _do(session, config, current, flag, now)[1]
     return current
 
 
@@ -206,8 +205,9 @@ def abort_on_kill(db: Database, config: Config, key: str, environment: str | Non
         for stored in store.running(session, key, environment):
             current, _flag = _load(session, config, stored.plan.id, now, lock=True)
             reason = "the flag was turned off"
-            _record(session, config, stored.plan.id, len(current.events), Event(now, "aborted", actor, {"reason": reason}), now)
-            _after(session, config, stored.plan.id, now)
+            event = Event(now, "aborted", actor, {"reason": reason})
+            _record(session, config, stored.plan.id, len(current.events), event, now)
+            _after(session, config, current, event, now)
             aborted += 1
     return aborted
 
@@ -240,10 +240,13 @@ def _record(session, config: Config, plan_id: int, seq: int, event: Event, now: 
         raise Moved(f"plan {plan_id} event {seq + 1} was recorded by another process")
 
 
-def _after(session, config: Config, plan_id: int, now: dt.datetime) -> View:
-    current, _flag = _load(session, config, plan_id, now, lock=False)
-    _summarize(session, config, current, now)
-    return current
+def _after(session, config: Config, current: View, event: Event, now: dt.datetime) -> View:
+    """The plan with its new event, summarized and its messages owed."""
+    facts = replace(current.facts, events=(*current.events, event))
+    updated = replace(current, status=state_of(current.stored.plan, facts, now, window(config)), events=facts.events, facts=facts)
+    _summarize(session, config, updated, now)
+    stored = replace(updated.stored, state=updated.status.state, stage=updated.status.stage, events_count=len(facts.events))
+    return replace(updated, stored=stored)
 
 
 def _summarize(session, config: Config, current: View, now: dt.datetime, *, quiet: bool = False) -> None:

@@ -221,3 +221,17 @@ def test_three_replicas_racing_move_a_plan_once(db, clock):
     assert kinds == ["created", "stage_started", "stage_started"]
     with db.reading() as session:
         assert [c.actor for c in flags_store.changes(session, "raced", 10)].count(f"plan:{plan_id}") == 2
+
+
+def test_a_freeze_holds_a_plan_and_it_goes_on_when_the_freeze_ends(plans, clock):
+    flag(plans, "create frozen-pay", "U0DANA")
+    flag(plans, "plan frozen-pay quick production", "U0DANA")
+    plans.command_of("/freeze", "start 2h incident review all", "U0ADMIN", "C0FLAGS")
+    clock.advance(hours=1)
+    job(plans)
+    [listed] = api(plans, "frozen-pay")
+    assert (listed["state"], listed["stage"]) == ("paused", "internal")
+    assert "goes on by itself when the freeze ends" in flag(plans, "plan resume frozen-pay production", "U0DANA")
+    clock.advance(hours=1, minutes=1)
+    job(plans)
+    assert api(plans, "frozen-pay")[0]["stage"] == "beta"

@@ -56,6 +56,7 @@ def plans(db, fake_slack, clock, prometheus):
         "rollout_templates": {
             "standard": {"approvals": ["technical", "operations", "product"], "advance": "manual", "checks": CHECKS, "stages": STAGES},
             "quick": {"approvals": [], "advance": "auto", "checks": CHECKS, "stages": STAGES},
+            "bare": {"advance": "manual", "stages": STAGES},
         },
     }
     runtime = make_runtime(db, fake_slack, Config.model_validate({**BASE_CONFIG, "flags": flags}), clock)
@@ -235,3 +236,14 @@ def test_a_freeze_holds_a_plan_and_it_goes_on_when_the_freeze_ends(plans, clock)
     clock.advance(hours=1, minutes=1)
     job(plans)
     assert api(plans, "frozen-pay")[0]["stage"] == "beta"
+
+
+def test_a_bake_ending_shows_go_on_the_message_without_any_check(plans, clock):
+    flag(plans, "create bare-pay", "U0DANA")
+    flag(plans, "plan bare-pay bare production", "U0DANA")
+    plans.settled()
+    assert labels(plan_message(plans)) == ["No-go"]
+    clock.advance(hours=1)
+    job(plans)
+    assert labels(plan_message(plans)) == ["Go", "No-go"]
+    assert "awaiting Go" in plan_message(plans)["text"]

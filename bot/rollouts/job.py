@@ -29,6 +29,11 @@ def wants_checks(view: service.View, now: dt.datetime) -> bool:
     return live and (stale or (status.due is not None and status.due.action == "check"))
 
 
+def _drifted(view: service.View) -> bool:
+    """The clock alone changed the state (a bake ended, the hours opened): the message must say so."""
+    return (view.stored.state, view.stored.stage) != (view.status.state, view.status.stage)
+
+
 async def rollouts_round(runtime: Runtime) -> dict[str, int]:
     """One round over every running plan; how many checks ran and transitions were made."""
     plan_ids = await asyncio.to_thread(service.running_ids, runtime.db)
@@ -46,7 +51,7 @@ async def rollouts_round(runtime: Runtime) -> dict[str, int]:
                         plan = view.stored.plan
                         results = await checks.run_checks(runtime.config.flags.prometheus_url, plan.template.checks, plan.flag, plan.environment)
                         counts["checked"] += 1
-                    elif view.status.due is None or view.status.due.action == "check":
+                    elif (view.status.due is None or view.status.due.action == "check") and not _drifted(view):
                         return
                     now = runtime.clock.now()
                     moved, view = await asyncio.to_thread(service.advance, runtime.db, runtime.config, plan_id, now, results)

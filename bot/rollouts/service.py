@@ -87,7 +87,7 @@ def create(db: Database, config: Config, key: str, template_name: str | None, en
         plan_id = store.create(session, plan, AWAITING_APPROVAL, now)
         current, flag = _load(session, config, plan_id, now, lock=False)
         event = Event(now, "created", actor, {"template": template_name})
-        _record(session, config, plan_id, 0, event, now)
+        _record(session, plan_id, 0, event)
         return _settle(session, config, _after(session, config, current, event, now), flag, now)
 
 
@@ -146,7 +146,7 @@ def decide(
             event = Event(now, "rolled_back", actor, {"stage": target, "reason": reason.strip()[:500] or "rolled back by hand"})
         else:
             event = Event(now, {"reject": "rejected", "no_go": "no_go", "resume": "resumed", "abort": "aborted"}[action], actor, detail)
-        _record(session, config, plan_id, seq, event, now)
+        _record(session, plan_id, seq, event)
         return _settle(session, config, _after(session, config, current, event, now), flag, now)
 
 
@@ -186,7 +186,7 @@ def _do(session, config: Config, current: View, flag: Flag, now: dt.datetime) ->
     else:  # off
         _apply_definition(session, plan, flag, definitions.apply(flag.definition(plan.environment), {"op": "off"}), now, "off")
         event = Event(now, "aborted", actor, {"reason": f"{due.reason}; the flag is off"})
-    _record(session, config, plan.id, seq, event, now)
+    _record(session, plan.id, seq, event)
     return event, _after(session, config, current, event, now)
 
 
@@ -206,7 +206,7 @@ def abort_on_kill(db: Database, config: Config, key: str, environment: str | Non
             current, _flag = _load(session, config, stored.plan.id, now, lock=True)
             reason = "the flag was turned off"
             event = Event(now, "aborted", actor, {"reason": reason})
-            _record(session, config, stored.plan.id, len(current.events), event, now)
+            _record(session, stored.plan.id, len(current.events), event)
             _after(session, config, current, event, now)
             aborted += 1
     return aborted
@@ -235,7 +235,7 @@ def _apply_definition(session, plan: Plan, flag: Flag, after: dict, now: dt.date
     owe_home(session, flag.owner, now)
 
 
-def _record(session, config: Config, plan_id: int, seq: int, event: Event, now: dt.datetime) -> None:
+def _record(session, plan_id: int, seq: int, event: Event) -> None:
     if not store.record(session, plan_id, seq + 1, event):
         raise Moved(f"plan {plan_id} event {seq + 1} was recorded by another process")
 

@@ -247,3 +247,33 @@ def test_a_bake_ending_shows_go_on_the_message_without_any_check(plans, clock):
     job(plans)
     assert labels(plan_message(plans)) == ["Go", "No-go"]
     assert "awaiting Go" in plan_message(plans)["text"]
+
+
+def test_an_interrupted_thread_post_is_found_by_its_tag_and_not_doubled(plans, clock):
+    from slack_sdk import WebClient
+
+    from bot.slack.recovery import tag
+    from storage import outbox
+    from storage.models import OutboxRow
+
+    flag(plans, "create crashy", "U0DANA")
+    flag(plans, "plan crashy bare production", "U0DANA")
+    plans.settled()
+    message = plan_message(plans)
+    plan_id = api(plans, "crashy")[0]["id"]
+    line = {"event": "plan_event", "kind": "go", "by": "U0LEAD", "plan_id": plan_id}
+    with plans.runtime.db.transaction() as session:
+        outbox.enqueue(session, f"plan:{plan_id}", "plan_thread", line, clock.now())
+        item = session.query(OutboxRow).order_by(OutboxRow.id.desc()).first()
+        item.sending_since, item.next_attempt_at = clock.now(), clock.now() + dt.timedelta(minutes=1)
+        session.flush()
+        posted = outbox.OutboxItem(item.id, item.lane, item.kind, None, item.payload, 0, item.next_attempt_at, item.created_at, item.sending_since)
+    # Slack took the post, then the process died before recording it
+    WebClient(token=plans.fake.bot_token, base_url=plans.fake.api_url + "/").chat_postMessage(
+        channel="C0FLAGS", thread_ts=message["ts"], text="<@U0LEAD> said Go.", metadata=tag(posted)
+    )
+    clock.advance(minutes=2)
+    plans.runtime.wake_delivery()
+    plans.settled()
+    thread = [r["text"] for r in plans.fake.thread("C0FLAGS", message["ts"])]
+    assert thread.count("<@U0LEAD> said Go.") == 1

@@ -156,12 +156,16 @@ def advance(
     """The scheduler's step: store fresh check results, then do what is due (start, complete,
     pause, rollback, off). The kind of event recorded (None when nothing was due), and the plan after."""
     with db.transaction() as session:
+        current, flag = _load(session, config, plan_id, now, lock=True)
+        verdicts = [(c.name, c.passed) for c in current.stored.checks]
         if results is not None:
             store.set_checks(session, plan_id, results, now)
-        current, flag = _load(session, config, plan_id, now, lock=True)
+            stored = replace(current.stored, checks=tuple(results), checked_at=now)
+            facts = replace(current.facts, checks=stored.checks, checked_at=now)
+            current = View(stored, state_of(stored.plan, facts, now, window(config)), current.events, facts)
         due = current.status.due
         if due is None or due.action == "check":
-            _summarize(session, config, current, now, quiet=True)
+            _summarize(session, config, current, now, quiet=verdicts == [(c.name, c.passed) for c in current.stored.checks])
             return None, current
         event, after = _do(session, config, current, flag, now)
         return event.kind, after

@@ -1,5 +1,5 @@
 """Rollout benchmark: one round of the `rollouts` job over 500 running plans with two checks each,
-against a fake Prometheus on 127.0.0.1 (tests/fake_prometheus.py).
+against a fake Prometheus on 127.0.0.1 (tests/fake_prometheus.py, in its own process).
 
 Round 1 is mid-bake: every plan's checks are due (one query per check per plan) and their results
 stored. Round 2 follows the bake: checks again, then every plan starts its next stage (the flag's
@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import httpx
 
 from bench.report import print_summary
 from bot.clock import FixedClock
@@ -28,7 +31,6 @@ from bot.rollouts.job import rollouts_round
 from bot.slack.fake import FakeSlack
 from storage import Database
 from tests.conftest import BASE_CONFIG, START, make_runtime, reset_postgres
-from tests.fake_prometheus import FakePrometheus
 
 TARGET_SECONDS = 5.0
 CHECKS = [
@@ -50,10 +52,25 @@ def main() -> int:
         return asyncio.run(run(url, args.plans))
 
 
+class Prometheus:
+    """The fake in a child process; `queries()` asks it how many queries it answered."""
+
+    def __init__(self, *values: str):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.fake_prometheus", *values], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.url = self.process.stdout.readline().strip()
+
+    def queries(self) -> int:
+        return httpx.get(self.url + "/-/queries").json()["count"]
+
+    def stop(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(10)
+
+
 async def run(url: str, count: int) -> int:
-    prometheus = FakePrometheus().start()
-    prometheus.set("errors", 0.001)
-    prometheus.set("p99_latency", 0.2)
+    prometheus = Prometheus("errors=0.001", "p99_latency=0.2")
     slack = FakeSlack()
     slack.start()
     db = Database(url)
@@ -90,11 +107,11 @@ async def run(url: str, count: int) -> int:
     ])
 
 
-async def timed_round(runtime, prometheus: FakePrometheus) -> tuple[float, dict, int]:
-    before = len(prometheus.queries)
+async def timed_round(runtime, prometheus: Prometheus) -> tuple[float, dict, int]:
+    before = prometheus.queries()
     started = time.perf_counter()
     counts = await rollouts_round(runtime)
-    return time.perf_counter() - started, counts, len(prometheus.queries) - before
+    return time.perf_counter() - started, counts, prometheus.queries() - before
 
 
 if __name__ == "__main__":

@@ -55,8 +55,10 @@ def running(session: Session, flag_key: str, environment: str | None = None) -> 
     return [_stored(row, None) for row in session.scalars(query.order_by(RolloutPlanRow.id))]
 
 
-def running_ids(session: Session) -> list[int]:
-    return list(session.scalars(select(RolloutPlanRow.id).where(RolloutPlanRow.state.not_in(ENDED)).order_by(RolloutPlanRow.id)))
+def all_running(session: Session, products: dict[str, str | None]) -> list[StoredPlan]:
+    """Every plan that has not ended; `products` maps flag keys to their products."""
+    query = select(RolloutPlanRow).where(RolloutPlanRow.state.not_in(ENDED)).order_by(RolloutPlanRow.id)
+    return [_stored(row, products.get(row.flag_key)) for row in session.scalars(query)]
 
 
 def of_flag(session: Session, flag_key: str, limit: int) -> list[StoredPlan]:
@@ -67,6 +69,15 @@ def of_flag(session: Session, flag_key: str, limit: int) -> list[StoredPlan]:
 def events(session: Session, plan_id: int) -> tuple[Event, ...]:
     query = select(RolloutEventRow).where(RolloutEventRow.plan_id == plan_id).order_by(RolloutEventRow.seq)
     return tuple(Event(row.at, row.kind, row.actor, row.detail or {}) for row in session.scalars(query))
+
+
+def events_of(session: Session, plan_ids: list[int]) -> dict[int, tuple[Event, ...]]:
+    """The events of many plans in one query, each plan's in order."""
+    found: dict[int, list[Event]] = {plan_id: [] for plan_id in plan_ids}
+    query = select(RolloutEventRow).where(RolloutEventRow.plan_id.in_(plan_ids)).order_by(RolloutEventRow.plan_id, RolloutEventRow.seq)
+    for row in session.scalars(query) if plan_ids else ():
+        found[row.plan_id].append(Event(row.at, row.kind, row.actor, row.detail or {}))
+    return {plan_id: tuple(events) for plan_id, events in found.items()}
 
 
 def record(session: Session, plan_id: int, seq: int, event: Event) -> bool:

@@ -1,6 +1,8 @@
 """A tiny fake of Prometheus' instant-query API for rollout checks: each query answers the value
 set for the first registered fragment it contains (None: an empty vector, "no data"), and every
-query asked is recorded."""
+query asked is recorded (`GET /-/queries` says how many). `python -m tests.fake_prometheus
+fragment=value...` runs one in its own process (the benchmark's, so it takes no time from the
+bot's) and prints its URL."""
 
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ class FakePrometheus:
         async def serve() -> None:
             app = web.Application()
             app.router.add_get("/api/v1/query", self._query)
+            app.router.add_get("/-/queries", lambda _request: web.json_response({"count": len(self.queries)}))
             self._runner = web.AppRunner(app, access_log=None)
             await self._runner.setup()
             site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=2048)
@@ -59,3 +62,15 @@ class FakePrometheus:
 
         asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+if __name__ == "__main__":
+    import sys
+
+    fake = FakePrometheus()
+    for pair in sys.argv[1:]:
+        fragment, _, value = pair.partition("=")
+        fake.set(fragment, float(value))
+    fake.start()
+    print(fake.url, flush=True)
+    sys.stdin.read()  # until the parent closes our input

@@ -36,25 +36,25 @@ def _drifted(view: service.View) -> bool:
 
 async def rollouts_round(runtime: Runtime) -> dict[str, int]:
     """One round over every running plan; how many checks ran and transitions were made."""
-    plan_ids = await asyncio.to_thread(service.running_ids, runtime.db)
+    now = runtime.clock.now()
+    views = await asyncio.to_thread(service.running, runtime.db, runtime.config, now)
     limit = asyncio.Semaphore(CONCURRENT)
-    counts = {"plans": len(plan_ids), "checked": 0, "moved": 0, "failed": 0}
+    counts = {"plans": len(views), "checked": 0, "moved": 0, "failed": 0}
 
-    async def one(plan_id: int) -> None:
+    async def one(view: service.View) -> None:
+        plan_id = view.stored.plan.id
         async with limit:
             try:
-                now = runtime.clock.now()
-                view = await asyncio.to_thread(service.view, runtime.db, runtime.config, plan_id, now)
                 for _ in range(SETTLE):
                     results = None
-                    if wants_checks(view, now):
+                    if wants_checks(view, runtime.clock.now()):
                         plan = view.stored.plan
                         results = await checks.run_checks(runtime.config.flags.prometheus_url, plan.template.checks, plan.flag, plan.environment)
                         counts["checked"] += 1
                     elif (view.status.due is None or view.status.due.action == "check") and not _drifted(view):
                         return
-                    now = runtime.clock.now()
-                    moved, view = await asyncio.to_thread(service.advance, runtime.db, runtime.config, plan_id, now, results)
+                    at = runtime.clock.now()
+                    moved, view = await asyncio.to_thread(service.advance, runtime.db, runtime.config, plan_id, at, results)
                     if moved is None:
                         return
                     counts["moved"] += 1
@@ -64,6 +64,6 @@ async def rollouts_round(runtime: Runtime) -> dict[str, int]:
                 counts["failed"] += 1
                 log.exception("rollout plan %s: the round failed", plan_id)
 
-    await asyncio.gather(*(one(plan_id) for plan_id in plan_ids))
+    await asyncio.gather(*(one(view) for view in views))
     return counts
 

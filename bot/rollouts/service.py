@@ -103,9 +103,17 @@ def find(db: Database, config: Config, key: str, environment: str | None, now: d
         return _load(session, config, running[0].plan.id, now, lock=False)[0]
 
 
-def running_ids(db: Database) -> list[int]:
+def running(db: Database, config: Config, now: dt.datetime) -> list[View]:
+    """Every running plan, read at once (a few queries for all of them): the job's round starts here."""
     with db.reading() as session:
-        return store.running_ids(session)
+        plans = store.all_running(session, flags_store.products(session))
+        events = store.events_of(session, [stored.plan.id for stored in plans])
+        in_force = tuple(f for f in freezes.active_or_future(session, now) if f.starts_at <= now)
+    found = []
+    for stored in plans:
+        facts = Facts(events[stored.plan.id], stored.checks, stored.checked_at, in_force)
+        found.append(View(stored, state_of(stored.plan, facts, now, window(config)), facts.events, facts))
+    return found
 
 
 def view(db: Database, config: Config, plan_id: int, now: dt.datetime) -> View:
@@ -172,26 +180,32 @@ def advance(
 
 
 def _do(session, config: Config, current: View, flag: Flag, now: dt.datetime) -> tuple[Event, View]:
-    """Record and apply what is due (not "check": the job runs the checks first)."""
+    """Record and apply what is due (not "check": the job runs the checks first). The event is
+    claimed first, so a replica that lost the race writes nothing; the flag is written last, so the
+    version row is locked only until the commit."""
     due, plan = current.status.due, current.stored.plan
     actor, seq = f"plan:{plan.id}", len(current.events)
+    definition = None
     if due.action in ("start", "rollback") and due.stage >= 0 and _killed_since(session, current):
         event = Event(now, "aborted", actor, {"reason": "the flag was turned off"})
     elif due.action == "start":
-        _apply(session, plan, flag, due.stage, now)
+        definition, what = stage_definition(flag.definition(plan.environment), plan.template, due.stage), _stage_name(plan, due.stage)
         event = Event(now, "stage_started", actor, {"stage": due.stage})
     elif due.action == "complete":
         event = Event(now, "completed", actor, {})
     elif due.action == "pause":
         event = Event(now, "paused", actor, {"reason": due.reason})
     elif due.action == "rollback":
-        _apply(session, plan, flag, due.stage, now)
+        definition, what = stage_definition(flag.definition(plan.environment), plan.template, due.stage), _stage_name(plan, due.stage)
         event = Event(now, "rolled_back", actor, {"stage": due.stage, "reason": due.reason})
     else:  # off
-        _apply_definition(session, plan, flag, definitions.apply(flag.definition(plan.environment), {"op": "off"}), now, "off")
+        definition, what = definitions.apply(flag.definition(plan.environment), {"op": "off"}), "off"
         event = Event(now, "aborted", actor, {"reason": f"{due.reason}; the flag is off"})
     _record(session, plan.id, seq, event)
-    return event, _after(session, config, current, event, now)
+    after = _after(session, config, current, event, now)
+    if definition is not None:
+        _apply_definition(session, plan, flag, definition, now, what)
+    return event, after
 
 
 def _settle(session, config: Config, current: View, flag: Flag, now: dt.datetime) -> View:
@@ -221,10 +235,12 @@ def _killed_since(session, current: View) -> bool:
     return flags_store.turned_off_since(session, current.stored.plan.flag, current.stored.plan.environment, since)
 
 
+def _stage_name(plan: Plan, stage: int) -> str:
+    return f"stage {plan.template.stages[stage].name}" if stage >= 0 else "stage: nobody"
+
+
 def _apply(session, plan: Plan, flag: Flag, stage: int, now: dt.datetime) -> None:
-    after = stage_definition(flag.definition(plan.environment), plan.template, stage)
-    name = plan.template.stages[stage].name if stage >= 0 else "nobody"
-    _apply_definition(session, plan, flag, after, now, f"stage {name}")
+    _apply_definition(session, plan, flag, stage_definition(flag.definition(plan.environment), plan.template, stage), now, _stage_name(plan, stage))
 
 
 def _apply_definition(session, plan: Plan, flag: Flag, after: dict, now: dt.datetime, what: str) -> None:
@@ -233,10 +249,10 @@ def _apply_definition(session, plan: Plan, flag: Flag, after: dict, now: dt.date
         return
     actor = f"plan:{plan.id}"
     flags_store.set_definition(session, plan.flag, plan.environment, after, actor, now)
-    flags_store.bump_version(session)
     reason = f"rollout plan #{plan.id}: {what}"
     flags_store.record_change(session, FlagChange(plan.flag, plan.environment, now, actor, "plan", before, after, reason, None))
     owe_home(session, flag.owner, now)
+    flags_store.bump_version(session)
 
 
 def _record(session, plan_id: int, seq: int, event: Event) -> None:

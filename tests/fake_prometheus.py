@@ -31,13 +31,16 @@ class FakePrometheus:
         result = [] if value is None else [{"metric": {}, "value": [time.time(), repr(float(value))]}]
         return web.json_response({"status": "success", "data": {"resultType": "vector", "result": result}})
 
+    async def _count(self, _request: web.Request) -> web.Response:
+        return web.json_response({"count": len(self.queries)})
+
     def start(self) -> FakePrometheus:
         ready = threading.Event()
 
         async def serve() -> None:
             app = web.Application()
             app.router.add_get("/api/v1/query", self._query)
-            app.router.add_get("/-/queries", lambda _request: web.json_response({"count": len(self.queries)}))
+            app.router.add_get("/-/queries", self._count)
             self._runner = web.AppRunner(app, access_log=None)
             await self._runner.setup()
             site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=2048)

@@ -183,3 +183,14 @@ def test_stage_audiences_add_up_and_a_user_let_in_at_5_percent_stays_in_at_25():
     five, quarter, everyone = on_for(1), on_for(2), on_for(3)
     assert 5 <= len(five) <= 40 and five <= quarter and 60 <= len(quarter) <= 140 and everyone == set(users)
     assert on_for(-1) == set()
+
+
+def test_after_a_resume_the_results_that_halted_the_plan_are_not_applied_again():
+    blind = (CheckResult("errors", None, False, False, "no data"), *passing("latency"))
+    paused = (*started(), ev(TUESDAY, "paused", reason="no data"), ev(TUESDAY + dt.timedelta(minutes=5), "resumed", "U0DEV"))
+    now = TUESDAY + dt.timedelta(minutes=5)
+    status = state_of(plan(), Facts(paused, blind, TUESDAY), now, WINDOW)
+    assert status.state == "baking" and status.due is None
+    later = TUESDAY + dt.timedelta(days=1)
+    assert state_of(plan(), Facts(paused, blind, TUESDAY), later, WINDOW).due.action == "check"
+    assert state_of(plan(), Facts(paused, blind, later), later, WINDOW).due.action == "pause"

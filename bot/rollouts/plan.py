@@ -152,6 +152,7 @@ def state_of(plan: Plan, facts: Facts, now: dt.datetime, window: ReleaseWindow) 
     template = plan.template
     approvals: dict[str, str] = {}
     stage, since, halted, went = -1, None, None, False
+    fresh_from = None  # check results older than this were judged already (a stage start, a resume)
     for event in facts.events:
         kind, detail = event.kind, event.detail
         if kind == "approved":
@@ -162,15 +163,15 @@ def state_of(plan: Plan, facts: Facts, now: dt.datetime, window: ReleaseWindow) 
             state = ABORTED if kind == "aborted" else COMPLETED
             return PlanStatus(state, stage, reason=detail.get("reason", ""), approvals=_pairs(approvals), since=since)
         elif kind == "stage_started":
-            stage, since, halted, went = detail["stage"], event.at, None, False
+            stage, since, halted, went, fresh_from = detail["stage"], event.at, None, False, event.at
         elif kind == "rolled_back":
-            stage, since, halted, went = detail["stage"], event.at, (ROLLED_BACK, detail.get("reason", "")), False
+            stage, since, halted, went, fresh_from = detail["stage"], event.at, (ROLLED_BACK, detail.get("reason", "")), False, event.at
         elif kind in ("paused", "no_go"):
             halted = (PAUSED, detail.get("reason", ""))
         elif kind == "resumed":
             if halted and halted[0] == ROLLED_BACK:
                 since = event.at  # the stage rolled back to bakes afresh
-            halted = None
+            halted, fresh_from = None, event.at
         elif kind == "go" and detail.get("stage") == stage:
             went = True
     pairs = _pairs(approvals)
@@ -178,7 +179,8 @@ def state_of(plan: Plan, facts: Facts, now: dt.datetime, window: ReleaseWindow) 
     status = dict(stage=stage, approvals=pairs, missing_roles=missing, since=since)
     if missing:
         return PlanStatus(AWAITING_APPROVAL, reason="waiting for the approval of " + ", ".join(missing), **status)
-    fresh = facts.checks if stage >= 0 and facts.checked_at is not None and since is not None and facts.checked_at >= since else ()
+    judged = facts.checked_at is not None and fresh_from is not None and facts.checked_at >= fresh_from
+    fresh = facts.checks if stage >= 0 and judged else ()
     breaches = [c for c in fresh if c.breach]
     if halted is None and breaches:
         worst = max(breaches, key=lambda c: SEVERITY[_on_fail(template, c.name)])
@@ -197,7 +199,7 @@ def state_of(plan: Plan, facts: Facts, now: dt.datetime, window: ReleaseWindow) 
     bake_ends = since + template.stages[stage].bake if stage >= 0 and since and template.stages[stage].bake else since
     if stage >= 0 and bake_ends is not None and now < bake_ends:
         return PlanStatus(BAKING, bake_ends_at=bake_ends, reason=f"baking until {window.describe(bake_ends, now)}", **status)
-    if stage >= 0 and template.checks and (facts.checked_at is None or facts.checked_at < bake_ends):
+    if stage >= 0 and template.checks and (not judged or facts.checked_at < bake_ends):
         return PlanStatus(BAKING, due=Due("check", stage, "checks before advancing"), bake_ends_at=bake_ends, **status)
     last = stage == len(template.stages) - 1
     if last:

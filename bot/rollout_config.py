@@ -20,6 +20,8 @@ def cross_problems(flags: Any) -> list[tuple[list, str]]:
         where = ["flags", "rollout_templates", name]
         if not isinstance(template, dict):
             continue
+        if template.get("checks") and not flags.get("prometheus_url"):
+            found.append(([*where, "checks"], "checks need flags.prometheus_url (the Prometheus HTTP API they query)"))
         for index, role in enumerate(template.get("approvals") or [] if isinstance(template.get("approvals"), list) else []):
             if role not in approvers:
                 known = ", ".join(map(str, approvers)) or "none (flags.approvers is empty)"

@@ -61,3 +61,8 @@ def test_a_check_needs_one_bound_and_a_percentage_stays_within_100(tmp_path):
     found = problems_of(tmp_path, text)
     assert any("checks[0]: check 'error rate' needs exactly one of max: or min:" in p for p in found), found
     assert any(":20: flags.rollout_templates.standard.stages[3].percent: Input should be less than or equal to 100" in p for p in found), found
+
+
+def test_checks_need_a_prometheus_url(tmp_path):
+    found = problems_of(tmp_path, TEMPLATES.replace("  prometheus_url: http://127.0.0.1:9090/\n", ""))
+    assert any(":13: flags.rollout_templates.standard.checks: checks need flags.prometheus_url" in p for p in found), found

@@ -19,6 +19,7 @@ import holidays
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from bot.rollout_config import cross_problems
 from storage import limits
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -159,6 +160,54 @@ class Product(_Section):
     deploy_hook: DeployHook | None = None
 
 
+def _url(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"https?://\S+", value):
+        raise ValueError(f"{value!r} is not an http(s) URL (like http://127.0.0.1:9090)")
+    return value.rstrip("/")
+
+
+PrometheusUrl = Annotated[str, BeforeValidator(_url)]
+
+
+class RolloutCheck(_Section):
+    """A PromQL instant query; `{flag}` and `{env}` are replaced. Fails above `max` or below `min`."""
+
+    name: str = Field(min_length=1, max_length=80)
+    query: str = Field(min_length=1)
+    max: float | None = None
+    min: float | None = None
+    on_fail: Literal["pause", "rollback", "off"] = "pause"
+
+    @model_validator(mode="after")
+    def _bound(self) -> RolloutCheck:
+        if (self.max is None) == (self.min is None):
+            raise ValueError(f"check {self.name!r} needs exactly one of max: or min:")
+        return self
+
+
+class RolloutStage(_Section):
+    name: str = Field(min_length=1, max_length=40)
+    segments: list[str] = []
+    percent: int = Field(default=0, ge=0, le=100)
+    bake: Duration | None = None
+
+
+class RolloutTemplate(_Section):
+    approvals: list[str] = []
+    advance: Literal["manual", "auto"] = "manual"
+    checks: list[RolloutCheck] = []
+    stages: list[RolloutStage] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> RolloutTemplate:
+        if len(set(self.approvals)) != len(self.approvals):
+            raise ValueError("approvals names a role twice; each role approves once")
+        names = [stage.name for stage in self.stages]
+        if len(set(names)) != len(names):
+            raise ValueError("two stages have the same name")
+        return self
+
+
 SEGMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
@@ -168,6 +217,9 @@ class Flags(_Section):
     protected: list[EnvironmentName] = ["production"]
     channel: ChannelId | None = None
     segments: dict[str, dict] = {}  # name -> JsonLogic over the evaluation context, flagd's `$evaluators`
+    approvers: dict[str, list[UserId]] = {}  # role -> who may approve a rollout plan as that role
+    prometheus_url: PrometheusUrl | None = None
+    rollout_templates: dict[str, RolloutTemplate] = {}
 
     @model_validator(mode="after")
     def _check(self) -> Flags:
@@ -244,6 +296,7 @@ def load_config(path: str | Path) -> Config:
     if not isinstance(data, dict):
         raise ConfigError([f"{path}:1: the configuration must be a mapping of sections"])
     problems = _duplicate_products(path, root, data)
+    problems += [_located(path, root, where, message) for where, message in cross_problems(data.get("flags"))]
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -266,6 +319,11 @@ def _duplicate_products(path: Path, root: yaml.Node | None, data: dict) -> list[
             problems.append(f"{path}:{line}: products[{index}].key: product key {key!r} is used twice")
         seen.add(key)
     return problems
+
+
+def _located(path: Path, root: yaml.Node | None, location: list, message: str) -> str:
+    dotted = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
+    return f"{path}:{_line_of(root, location)}: {dotted}: {message}"
 
 
 def _line_number(problem: str) -> int:

@@ -32,6 +32,7 @@ from bot.inbox import forget_old_deliveries, forget_old_requests
 from bot.people import digest as weekly
 from bot.people.service import remind
 from bot.release import flows, freezes
+from bot.rollouts.job import rollouts_round
 from bot.runtime import Runtime
 from bot.slack.delivery import prune_delivered
 from bot.slack.directory import SlackDirectory
@@ -163,6 +164,13 @@ async def reminders(runtime: Runtime, product: str | None = None, **_options) ->
     return f"sent {len(sent)} reminders and notes"
 
 
+async def rollouts(runtime: Runtime, product: str | None = None, **_options) -> str:
+    """Do what is due for every running rollout plan: checks, stage starts, halts."""
+    counts = await rollouts_round(runtime)
+    runtime.wake_delivery()
+    return f"{counts['plans']} running plans: {counts['checked']} checked, {counts['moved']} transitions, {counts['failed']} failed"
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -170,6 +178,7 @@ JOBS: dict[str, Job] = {
         Job("freeze-ends", freeze_ends, lambda _runtime: IntervalTrigger(minutes=1), "announce freezes that ran out"),
         Job("digest", digest, _digest_trigger, "post the weekly digest in every product channel"),
         Job("reminders", reminders, lambda _runtime: IntervalTrigger(minutes=1), "remind pending engineers, escalate, note ready candidates"),
+        Job("rollouts", rollouts, lambda _runtime: IntervalTrigger(seconds=30), "advance, check and halt rollout plans"),
         Job("housekeeping", housekeeping, lambda _runtime: IntervalTrigger(hours=1), "prune old Slack event ids and request signatures"),
     )
 }

@@ -75,6 +75,11 @@ def all_flags(session: Session) -> list[Flag]:
     return [_flag(row, states.get(row.key, {})) for row in rows]
 
 
+def products(session: Session) -> dict[str, str | None]:
+    """Every flag's product (whose freezes apply to it)."""
+    return dict(session.execute(select(FlagRow.key, FlagRow.product)).all())
+
+
 def environment_definitions(session: Session, environment: str) -> dict[str, dict]:
     """Every live flag of the environment; a flag without a state row there serves off."""
     live = session.execute(select(FlagRow.key, FlagRow.variants).where(FlagRow.archived_at.is_(None))).all()

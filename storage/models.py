@@ -356,3 +356,41 @@ class ReminderRow(Base):
     user_id: Mapped[str] = mapped_column(String(32))  # "" for a message in the candidate's thread
     day: Mapped[str] = mapped_column(String(16))  # the local day it belongs to, "" when once per candidate
     sent_at: Mapped[dt.datetime]
+
+
+class RolloutPlanRow(Base):
+    """A rollout plan: a copy of its template taken at creation, so editing the configuration never
+    changes a running plan. `state` and `stage` are what its events last said (for listing);
+    `checks` holds the latest check results, the facts bakes and advances are judged on."""
+
+    __tablename__ = "rollout_plans"
+    __table_args__ = (Index("ix_rollout_plans_flag", "flag_key", "environment"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    flag_key: Mapped[str] = mapped_column(ForeignKey("flags.key", ondelete="CASCADE"))
+    environment: Mapped[str] = mapped_column(String(ENVIRONMENT))
+    template_name: Mapped[str] = mapped_column(String(32))
+    template: Mapped[dict] = mapped_column(JSON)
+    owner: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime]
+    state: Mapped[str] = mapped_column(String(24), index=True)
+    stage: Mapped[int] = mapped_column(default=-1)
+    events_count: Mapped[int] = mapped_column(default=0)
+    checks: Mapped[list | None] = mapped_column(JSON)
+    checked_at: Mapped[dt.datetime | None]
+
+
+class RolloutEventRow(Base):
+    """A fact of a plan. (plan, seq) is unique: a replica that read the plan before another moved
+    it fails to record the same transition, so each transition happens once."""
+
+    __tablename__ = "rollout_events"
+    __table_args__ = (UniqueConstraint("plan_id", "seq", name="uq_rollout_events_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("rollout_plans.id", ondelete="CASCADE"))
+    seq: Mapped[int]
+    at: Mapped[dt.datetime]
+    kind: Mapped[str] = mapped_column(String(24))
+    actor: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -222,6 +222,8 @@ SAMPLES = {
     "ready_open": {"product": HOSTILE, "version": "v1"},
     "week_end": {"version": HOSTILE, "next_open": HOSTILE},
     "flag_defined": {"by": "api", "key": HOSTILE, "environment": HOSTILE, "state": HOSTILE, "before": HOSTILE},
+    "plan_event": {"kind": "rolled_back", "by": HOSTILE, "stage": HOSTILE, "reason": HOSTILE},
+    "plan_halted": {"kind": "no_go", "by": HOSTILE, "key": HOSTILE, "environment": HOSTILE, "reason": HOSTILE},
 }
 
 

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot.api import flags
+from bot.api import flags, plans
 from bot.api.auth import guarded
 from bot.errors import Refused
 from bot.people import digest
@@ -114,4 +114,5 @@ def routes(runtime: Runtime) -> list[Route]:
         Route("/api/v1/candidates", guarded(token, newest_first("candidates", service.history, candidate_json)), methods=["GET"]),
         Route("/api/v1/releases", guarded(token, newest_first("releases", releasing.releases_of, release_json)), methods=["GET"]),
         *flags.routes(runtime),
+        *plans.routes(runtime),
     ]

@@ -38,7 +38,7 @@ from bot import metrics
 from bot.config import Config
 from bot.release import service
 from bot.runtime import Runtime
-from bot.slack import setaside
+from bot.slack import plan_delivery, setaside
 from bot.slack.blocks.candidate import candidate_message, verify_prompt
 from bot.slack.blocks.digest import message_blocks
 from bot.slack.blocks.events import render as render_event
@@ -199,6 +199,8 @@ class Delivery:
                 await self._send_notice(item, later)
             elif item.kind == "thread":
                 await self._send_thread(item)
+            elif item.kind in ("plan", "plan_thread"):
+                await plan_delivery.send(self, item, later)
             elif item.kind == "home":  # rendered from the current state, so only the last one owed is published
                 if any(other.kind == "home" for other in later):
                     await asyncio.to_thread(self._done, item, "coalesced into a later update")

@@ -62,3 +62,18 @@ def any_item(action_id: str) -> re.Pattern:
 def item_of(action_id: str) -> int | None:
     _, _, item = action_id.partition(":")
     return int(item) if item.isdigit() and len(item) <= 18 else None
+
+# rollout plans: every button's value is the plan id; each approval button's action id ends with
+# its role (":technical"), so the ids in one message stay unique
+PLAN_ACTIONS_BLOCK = "rollout_plan"
+PLAN_APPROVE = "plan_approve"
+PLAN_GO = "plan_go"
+PLAN_NO_GO = "plan_no_go"
+PLAN_REJECT = "plan_reject"
+PLAN_REASON_VIEW = "plan_reason_view"  # private_metadata: "<no_go|reject>:<plan id>"
+PLAN_REASON_BLOCK = "plan_reason"
+PLAN_REASON_INPUT = "reason"
+
+
+def any_role(action_id: str) -> re.Pattern:
+    return re.compile(rf"^{re.escape(action_id)}:[a-z][a-z0-9_-]{{0,31}}$")

@@ -318,3 +318,34 @@ def flag_defined(p: dict) -> str:
         f"{_flag(p)} in *{text(p.get('environment'), 40)}* is now {text(p.get('state'), 200)} "
         f"(was {text(p.get('before'), 200)}), set through the API by {who(p.get('by'))}."
     )
+
+
+# ---------------------------------------------------------------- rollout plans
+
+PLAN_EVENT_WORDS = {
+    "created": "made the plan", "approved": "approved", "rejected": "rejected the plan", "stage_started": "started stage",
+    "go": "said Go", "no_go": "said No-go", "paused": "paused the plan", "resumed": "resumed the plan",
+    "rolled_back": "rolled back to", "aborted": "aborted the plan", "completed": "completed the plan",
+}
+
+
+def _plan_line(p: dict) -> str:
+    kind = str(p.get("kind"))
+    by = "the plan" if str(p.get("by", "")).startswith("plan:") else who(p.get("by"))
+    words = PLAN_EVENT_WORDS.get(kind, text(kind, 30))
+    if kind == "approved":
+        words += f" as {text(p.get('role'), 32)}"
+    elif kind in ("stage_started", "rolled_back"):
+        words += f" *{text(p.get('stage'), 40)}*" if p.get("stage") else " nobody (the flag off)"
+    reason = f": {text(p.get('reason'), 500)}" if p.get("reason") else ""
+    return f"{by} {words}{reason}."
+
+
+@renders("plan_event")
+def plan_event(p: dict) -> str:
+    return _plan_line(p)
+
+
+@renders("plan_halted")
+def plan_halted(p: dict) -> str:
+    return f"Your rollout plan for {_flag(p)} in {text(p.get('environment'), 40)} halted: {_plan_line(p)}"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
-from bot.slack.listeners.actions import candidate, flags, release
+from bot.slack.listeners.actions import candidate, flags, plans, release
 
-REGISTERED = (candidate, release, flags)
+REGISTERED = (candidate, release, flags, plans)
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:

@@ -11,12 +11,14 @@ from bot.errors import Refused
 from bot.flags import service
 from bot.flags.definitions import parse_variant_value
 from bot.flags.model import FlagType
+from bot.rollouts import service as rollouts
 from bot.runtime import Runtime
 from bot.slack import ids
 from bot.slack.blocks.flags import history_reply, list_reply, show_reply
 from bot.slack.blocks.text import escape, private_reply, refusal_reply
 from bot.slack.blocks.usage import FLAG_USAGE, usage_reply
 from bot.slack.listeners.commands.parsing import mentioned_user, split_subcommand
+from bot.slack.listeners.commands.plan import plan_reply
 
 COMMAND = ids.FLAG_COMMAND
 PERCENT = re.compile(r"^(\d{1,3})%?$")
@@ -39,6 +41,8 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         now = runtime.clock.now()
         if subcommand == "list":
             return list_reply(service.all_flags(runtime.db), config)
+        if subcommand == "plan":
+            return plan_reply(runtime, words, user)
         if not words:
             raise usage(f"`/flag {subcommand}` needs a flag key.")
         key, rest = words[0], words[1:]
@@ -71,7 +75,10 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
             return private_reply(service.archive(runtime.db, config, key, user, now))
         rest, environment = environment_from(rest)
         operation = operation_of(subcommand, rest)
-        return private_reply(service.change(runtime.db, config, key, environment, operation, user, now).message)
+        outcome = service.change(runtime.db, config, key, environment, operation, user, now)
+        if subcommand == "off" and outcome.request_id is None:  # the kill switch ends the flag's plan there
+            rollouts.abort_on_kill(runtime.db, config, key, environment, user, now)
+        return private_reply(outcome.message)
 
     def operation_of(subcommand: str, rest: list[str]) -> dict:
         if subcommand in ("on", "off"):
@@ -143,4 +150,4 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
         await respond(**reply, replace_original=False)
 
 
-SUBCOMMANDS = {"create", "list", "show", "on", "off", "rollout", "target", "serve", "split", "owner", "history", "archive"}
+SUBCOMMANDS = {"create", "list", "show", "on", "off", "rollout", "target", "serve", "split", "owner", "history", "archive", "plan"}

@@ -5,9 +5,9 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
-from bot.slack.listeners.views import exception, nonviable
+from bot.slack.listeners.views import exception, nonviable, plans
 
-REGISTERED = (nonviable, exception)
+REGISTERED = (nonviable, exception, plans)
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:

@@ -45,12 +45,13 @@ class CannotStart(Exception):
     """A reason the command cannot run, said in one line."""
 
 
-class Stopped(BaseException):
-    """SIGTERM arrived while the server was still starting: there is nothing to finish."""
-
-
 def _stop(*_args) -> None:
-    raise Stopped
+    """SIGTERM while the server is still starting: nothing is served or owed yet, so the process
+    ends at once. An exception raised from here could land inside a library's cleanup (a pool,
+    an executor being joined) and hold the exit up; the database keeps whatever committed."""
+    sys.stderr.flush()
+    sys.stdout.flush()
+    os._exit(0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     except CannotStart as exc:
         print(f"releasebot: {exc}", file=sys.stderr)
         return EXIT_CANNOT_START
-    except (KeyboardInterrupt, Stopped):
+    except KeyboardInterrupt:
         return 0
 
 

@@ -224,6 +224,7 @@ SAMPLES = {
     "flag_defined": {"by": "api", "key": HOSTILE, "environment": HOSTILE, "state": HOSTILE, "before": HOSTILE},
     "plan_event": {"kind": "rolled_back", "by": HOSTILE, "stage": HOSTILE, "reason": HOSTILE},
     "plan_halted": {"kind": "no_go", "by": HOSTILE, "key": HOSTILE, "environment": HOSTILE, "reason": HOSTILE},
+    "plan_completed": {"kind": "completed", "by": "plan:1", "key": HOSTILE, "environment": HOSTILE},
 }
 
 

@@ -13,12 +13,13 @@ from typing import Generic, TypeVar
 
 STALE_AFTER = dt.timedelta(days=30)
 # Items shown per section; the builder spends at most 2 blocks per item, so the Home stays under
-# 100 blocks: 2 x 12 pending + 10 managed + 2 x 10 approvals + 4 flag sections + headers and folds.
+# 100 blocks: 2 x 12 pending + 10 managed + 2 x 10 approvals + 2 x 5 plans + 4 flag sections + headers and folds.
 SHOWN_PENDING = 12
 SHOWN_MANAGED = 10
 SHOWN_APPROVALS = 10
 SHOWN_FLAGS = 40
 SHOWN_FREEZES = 10
+SHOWN_PLANS = 5  # 2 blocks each: the Home stays under 100 with every other section full
 
 T = TypeVar("T")
 
@@ -65,6 +66,19 @@ class FlagApproval:
 
 
 @dataclass(frozen=True)
+class PlanDecision:
+    """A rollout plan waiting for the person: their approval (in `roles`) or their Go."""
+
+    plan_id: int
+    flag: str
+    environment: str
+    owner: str
+    state: str  # "awaiting_approval" or "awaiting_go"
+    roles: tuple[str, ...]  # the roles they may approve it as; empty when it waits for Go
+    since: dt.datetime
+
+
+@dataclass(frozen=True)
 class OwnedFlag:
     key: str
     states: tuple[tuple[str, str], ...]  # (environment, described state), in configuration order
@@ -96,6 +110,7 @@ class HomeFacts:
     pending: tuple[PendingVerification, ...] = ()
     managed: tuple[ManagedCandidate, ...] = ()
     approvals: tuple[FlagApproval, ...] = ()
+    plans: tuple[PlanDecision, ...] = ()
     flags: tuple[OwnedFlag, ...] = ()
     freezes: tuple[FreezeInForce, ...] = ()
     window_open: bool = False  # the release hours are open now (a product's freeze aside)
@@ -120,6 +135,7 @@ class Home:
     pending: Section[PendingVerification]
     managed: Section[ManagedCandidate]
     approvals: Section[FlagApproval]
+    plans: Section[PlanDecision]
     flags: Section[OwnedFlag]
     stale: frozenset[str]  # keys of the stale flags among those shown
     stale_total: int
@@ -143,6 +159,7 @@ def assemble(facts: HomeFacts) -> Home:
         pending=_fold(sorted(facts.pending, key=lambda p: (p.created_at, p.product, p.candidate_id)), SHOWN_PENDING),
         managed=_fold(sorted(facts.managed, key=lambda m: (m.product, m.candidate_id)), SHOWN_MANAGED),
         approvals=_fold(sorted(facts.approvals, key=lambda a: (a.requested_at, a.request_id)), SHOWN_APPROVALS),
+        plans=_fold(sorted(facts.plans, key=lambda p: (p.since, p.plan_id)), SHOWN_PLANS),
         flags=flags,
         stale=frozenset(key for key in stale if any(f.key == key for f in flags.items)),
         stale_total=len(stale),

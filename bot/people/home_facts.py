@@ -22,8 +22,11 @@ from bot.people.home import (
     ManagedCandidate,
     OwnedFlag,
     PendingVerification,
+    PlanDecision,
 )
 from bot.release.hours import Freeze, ReleaseWindow
+from bot.rollouts import service as rollouts
+from bot.rollouts.plan import AWAITING_APPROVAL, AWAITING_GO
 from storage import Database
 from storage.home import CandidateSummary
 
@@ -38,6 +41,7 @@ def gather(db: Database, config: Config, user: str, now: dt.datetime, away: Away
         flags = {flag.key: flag for flag in flag_store.all_flags(session) if not flag.archived}
         owned = [flag for flag in flags.values() if flag.owner == user]
         changed = home_store.last_state_changes(session, [flag.key for flag in owned])
+        plans = rollouts.running_in(session, config, now)
     window = ReleaseWindow(config.release_hours)
     overall = window.verdict(now, active, ALL_PRODUCTS)
     return HomeFacts(
@@ -50,12 +54,26 @@ def gather(db: Database, config: Config, user: str, now: dt.datetime, away: Away
             for r in requests
             if r.flag_key in flags and r.requested_by != user and rules.may_administer(config, flags[r.flag_key], user)
         ),
+        plans=tuple(d for view in plans if (d := _plan_decision(config, view, user)) is not None),
         flags=tuple(_owned(config, flag, changed.get(flag.key)) for flag in owned),
         freezes=tuple(_freeze(config, window, f, now) for f in active if f.starts_at <= now),
         window_open=overall.open,
         next_window=window.describe(overall.next_open, now),
         away=away,
     )
+
+
+def _plan_decision(config: Config, view: rollouts.View, user: str) -> PlanDecision | None:
+    """A plan waits for the person's approval when they hold a role it still needs (not on their own
+    plan), and for their Go when they are its owner or an approver (as bot.rollouts.plan.refusal)."""
+    plan, status, approvers = view.stored.plan, view.status, config.flags.approvers
+    since = status.since or plan.created_at
+    if status.state == AWAITING_APPROVAL and user != plan.owner:
+        roles = tuple(role for role in status.missing_roles if user in approvers.get(role, []))
+        return PlanDecision(plan.id, plan.flag, plan.environment, plan.owner, status.state, roles, since) if roles else None
+    if status.state == AWAITING_GO and (user == plan.owner or any(user in users for users in approvers.values())):
+        return PlanDecision(plan.id, plan.flag, plan.environment, plan.owner, status.state, (), since)
+    return None
 
 
 def _product(config: Config, key: str) -> tuple[str, str]:

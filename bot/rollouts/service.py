@@ -20,7 +20,7 @@ from bot.flags.model import Flag
 from bot.release.hours import ReleaseWindow
 from bot.release.service import owe_home
 from bot.rollouts.plan import (
-    AWAITING_APPROVAL, CheckResult, Event, Facts, Plan, PlanStatus, Template, refusal, stage_definition, state_of,
+    AWAITING_APPROVAL, AWAITING_GO, CheckResult, Event, Facts, Plan, PlanStatus, Template, refusal, stage_definition, state_of,
 )
 from storage import Database
 from storage.flags import FlagChange
@@ -28,6 +28,7 @@ from storage.rollouts import StoredPlan
 
 HALTS = {"paused", "rolled_back", "aborted", "no_go", "rejected"}
 MAX_LISTED = 20
+WAITING = {AWAITING_APPROVAL, AWAITING_GO}  # the states a plan shows in its deciders' App Homes
 
 
 class Moved(Exception):
@@ -106,9 +107,14 @@ def find(db: Database, config: Config, key: str, environment: str | None, now: d
 def running(db: Database, config: Config, now: dt.datetime) -> list[View]:
     """Every running plan, read at once (a few queries for all of them): the job's round starts here."""
     with db.reading() as session:
-        plans = store.all_running(session, flags_store.products(session))
-        events = store.events_of(session, [stored.plan.id for stored in plans])
-        in_force = tuple(f for f in freezes.active_or_future(session, now) if f.starts_at <= now)
+        return running_in(session, config, now)
+
+
+def running_in(session, config: Config, now: dt.datetime) -> list[View]:
+    """As running(), in the caller's snapshot (the App Home reads its plans with everything else)."""
+    plans = store.all_running(session, flags_store.products(session))
+    events = store.events_of(session, [stored.plan.id for stored in plans])
+    in_force = tuple(f for f in freezes.active_or_future(session, now) if f.starts_at <= now)
     found = []
     for stored in plans:
         facts = Facts(events[stored.plan.id], stored.checks, stored.checked_at, in_force)
@@ -278,6 +284,8 @@ def _summarize(session, config: Config, current: View, now: dt.datetime, *, quie
         return
     store.summarize(session, stored.plan.id, status.state, status.stage, len(current.events))
     plan = stored.plan
+    if (changed or new_events) and WAITING & {stored.state, status.state}:  # it enters, waits in or leaves someone's App Home
+        owe_home(session, {plan.owner, *(user for users in config.flags.approvers.values() for user in users)}, now)
     channel = config.flags.channel
     if channel:
         outbox.enqueue(session, lane(plan.id), "plan", {"channel": channel, "plan_id": plan.id}, now)
@@ -287,6 +295,8 @@ def _summarize(session, config: Config, current: View, now: dt.datetime, *, quie
             outbox.enqueue(session, lane(plan.id), "plan_thread", {**facts, "plan_id": plan.id}, now)
         if event.kind in HALTS and event.actor != plan.owner:
             outbox.enqueue(session, f"dm:{plan.owner}", "dm", {**facts, "event": "plan_halted", "user": plan.owner}, now)
+        if event.kind == "completed":  # fully on: the flag has done its job and may go from the code
+            outbox.enqueue(session, f"dm:{plan.owner}", "dm", {**facts, "event": "plan_completed", "user": plan.owner}, now)
 
 
 def _event_facts(plan: Plan, event: Event) -> dict:

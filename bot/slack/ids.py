@@ -75,5 +75,13 @@ PLAN_REASON_BLOCK = "plan_reason"
 PLAN_REASON_INPUT = "reason"
 
 
+HOME_PLAN_BLOCK = "home_plan"  # + ":<plan id>"; its approval buttons are PLAN_APPROVE:<role>:<plan id>
+
+
 def any_role(action_id: str) -> re.Pattern:
-    return re.compile(rf"^{re.escape(action_id)}:[a-z][a-z0-9_-]{{0,31}}$")
+    """The action id with a role, and with the plan id after it too (the App Home's form)."""
+    return re.compile(rf"^{re.escape(action_id)}:[a-z][a-z0-9_-]{{0,31}}(:\d{{1,18}})?$")
+
+
+def role_of(action_id: str) -> str:
+    return action_id.split(":")[1]

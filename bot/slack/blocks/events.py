@@ -349,3 +349,13 @@ def plan_event(p: dict) -> str:
 @renders("plan_halted")
 def plan_halted(p: dict) -> str:
     return f"Your rollout plan for {_flag(p)} in {text(p.get('environment'), 40)} halted: {_plan_line(p)}"
+
+
+@renders("plan_completed")
+def plan_completed(p: dict) -> str:
+    key = text(p.get("key"), 70)
+    return (
+        f":white_check_mark: Your rollout plan for `{key}` completed: the flag is fully on in *{text(p.get('environment'), 40)}*. "
+        f"Once it has stayed on for a while, remove it from the code and archive it with `/flag archive {key}` "
+        "(your App Home marks it stale after 30 days fully on)."
+    )

@@ -3,13 +3,13 @@
 A Home view takes at most 100 blocks and 3,000 characters per section. bot.people.home keeps a fixed
 number of items per section and counts the rest; here each item costs at most two blocks and every
 text is clipped to its own budget, so the sum stays under 100 whatever the person has on it. The
-buttons reuse the candidate message's and the flag request's action ids with the item appended
+buttons reuse the candidate message's, the flag request's and the rollout plan's action ids with the item appended
 (`rc_verify:12`), as a view takes each action id once; the same listeners handle both.
 """
 
 from __future__ import annotations
 
-from bot.people.home import Home, ManagedCandidate, OwnedFlag, PendingVerification, Section
+from bot.people.home import Home, ManagedCandidate, OwnedFlag, PendingVerification, PlanDecision, Section
 from bot.slack import ids
 from bot.slack.blocks.candidate import STATE_LINES
 from bot.slack.blocks.text import SECTION_LIMIT, clip, context, escaped, fit, mention, section
@@ -26,6 +26,7 @@ def home_view(home: Home, products: tuple[str, ...] = ()) -> dict:
     blocks += _pending(home.pending)
     blocks += _managed(home.managed)
     blocks += _approvals(home)
+    blocks += _plans(home.plans)
     blocks += _flags(home)
     blocks += _window(home)
     blocks.append(context(_footer(products)))
@@ -138,6 +139,31 @@ def _approvals(home: Home) -> list[dict]:
         ]
         blocks += [section(line), {"type": "actions", "block_id": f"{ids.HOME_FLAG_BLOCK}:{item.request_id}", "elements": buttons}]
     return blocks + _more(approvals, "requests; `/flag` shows them")
+
+
+def _plans(plans: Section[PlanDecision]) -> list[dict]:
+    blocks = [{"type": "divider"}, _titled("Rollout plans waiting for you", plans.total)]
+    if not plans.items:
+        return blocks + [section("No rollout plan waits for your approval or your Go.")]
+    for item in plans.items:
+        blocks += [section(_plan_line(item)), {"type": "actions", "block_id": f"{ids.HOME_PLAN_BLOCK}:{item.plan_id}", "elements": _plan_buttons(item)}]
+    return blocks + _more(plans, "plans; `/flag plan status` shows one")
+
+
+def _plan_line(item: PlanDecision) -> str:
+    where = f"Rollout plan #{item.plan_id} for `{escaped(item.flag, 70)}` in *{escaped(item.environment, 40)}* (owner {mention(item.owner)})"
+    waits = "waits for your approval" if item.roles else "waits for Go"
+    return fit(f"{where} {waits}.", SECTION_LIMIT)
+
+
+def _plan_buttons(item: PlanDecision) -> list[dict]:
+    def button(action_id: str, label: str) -> dict:
+        return {"type": "button", "action_id": action_id, "style": "primary", "value": str(item.plan_id),
+                "text": {"type": "plain_text", "text": clip(label, 75)}}
+
+    if item.roles:
+        return [button(f"{ids.PLAN_APPROVE}:{role}:{item.plan_id}", f"Approve as {role}") for role in item.roles]
+    return [button(ids.for_item(ids.PLAN_GO, item.plan_id), "Go")]
 
 
 def _flags(home: Home) -> list[dict]:

@@ -1,5 +1,6 @@
 """The rollout plan message's buttons: Approve as <role>, Go, and No-go and Reject (which ask why
-in a modal). The message itself is updated by the outbox, from the plan's new state."""
+in a modal). The message itself is updated by the outbox, from the plan's new state. Approve and Go
+come from the App Home too (their ids with the plan id after them); a refusal there goes by DM."""
 
 from __future__ import annotations
 
@@ -37,9 +38,9 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     @app.action(ids.any_role(ids.PLAN_APPROVE))
     async def approve(ack, body: dict, action: dict, respond, client) -> None:
         await ack()
-        await decide(body, action, respond, client, "approve", action["action_id"].partition(":")[2])
+        await decide(body, action, respond, client, "approve", ids.role_of(action["action_id"]))
 
-    @app.action(ids.PLAN_GO)
+    @app.action(ids.any_item(ids.PLAN_GO))
     async def go(ack, body: dict, action: dict, respond, client) -> None:
         await ack()
         await decide(body, action, respond, client, "go")

@@ -96,3 +96,18 @@ def test_the_flags_api_is_closed_without_the_token(bot):
     with httpx.Client(base_url=bot.url) as client:
         assert client.get("/api/v1/envs/staging/flags/x").status_code == 401
         assert client.put("/api/v1/envs/staging/flags", json={"flags": {}}).status_code == 401
+
+
+def test_a_documents_flag_set_metadata_reaches_every_flag_its_own_keys_winning(bot, http):
+    document = {
+        "metadata": {"team": "payments", "version": 3},
+        "flags": {
+            "plain": {"state": "ENABLED", "variants": {"on": True, "off": False}, "defaultVariant": "on"},
+            "own": {"state": "ENABLED", "variants": {"on": True, "off": False}, "defaultVariant": "on", "metadata": {"team": "ux"}},
+        },
+    }
+    assert http.put("/api/v1/envs/staging/flags", json=document).status_code == 200
+    assert evaluate(http, "plain", "staging")["metadata"] == {"team": "payments", "version": 3}
+    assert evaluate(http, "own", "staging")["metadata"] == {"team": "ux", "version": 3}
+    refused = http.put("/api/v1/envs/staging/flags", json={**document, "metadata": {"nested": {"no": 1}}})
+    assert refused.status_code == 400 and "flag set" in str(refused.json())

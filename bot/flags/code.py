@@ -113,6 +113,9 @@ def _checked(config: Config, document: object) -> tuple[dict[str, dict], list[st
         raise Invalid(["$evaluators must be an object of name -> JsonLogic rule"])
     problems: list[str] = []
     warnings: list[str] = []
+    set_metadata = document.get("metadata") or {}
+    if not isinstance(set_metadata, dict) or any(not isinstance(v, (str, int, float, bool)) for v in set_metadata.values()):
+        raise Invalid(["metadata (the flag set's) must be an object of string, number or boolean values"])
     for name, rule in evaluators.items():
         warnings += validation.check_evaluator(name, rule)
     known = set(evaluators) | set(config.flags.segments)
@@ -128,6 +131,8 @@ def _checked(config: Config, document: object) -> tuple[dict[str, dict], list[st
             flag = {name: value for name, value in body.items() if name in ("state", "variants", "defaultVariant", "targeting", "metadata")}
             if evaluators and "targeting" in flag:
                 flag["targeting"] = resolve_refs(flag["targeting"], evaluators)
+            if set_metadata:  # flagd's flag-set metadata: every flag carries it, its own keys winning
+                flag["metadata"] = {**set_metadata, **(flag.get("metadata") or {})}
             flags[key] = flag
     if problems:
         raise Invalid(problems)

@@ -11,9 +11,12 @@ import datetime as dt
 import storage.flags as flag_store
 import storage.freezes as freezes
 import storage.home as home_store
+import storage.people as people_store
+import storage.slack_users as slack_users
 from bot.config import Config
 from bot.flags import definitions, rules
 from bot.flags.model import Flag
+from bot.people import away as away_rules
 from bot.people.home import (
     Away,
     FlagApproval,
@@ -33,8 +36,10 @@ from storage.home import CandidateSummary
 ALL_PRODUCTS = ""  # a product key no freeze names: only freezes of all products cover it
 
 
-def gather(db: Database, config: Config, user: str, now: dt.datetime, away: Away | None = None) -> HomeFacts:
+def gather(db: Database, config: Config, user: str, now: dt.datetime) -> HomeFacts:
     with db.reading() as session:
+        absence = people_store.away_of(session, user, now)
+        known = slack_users.users(session, [user], dt.datetime.min.replace(tzinfo=dt.timezone.utc)).get(user)
         in_progress = home_store.in_progress_summaries(session)
         active = freezes.active_or_future(session, now)
         requests = home_store.pending_flag_requests(session)
@@ -59,8 +64,16 @@ def gather(db: Database, config: Config, user: str, now: dt.datetime, away: Away
         freezes=tuple(_freeze(config, window, f, now) for f in active if f.starts_at <= now),
         window_open=overall.open,
         next_window=window.describe(overall.next_open, now),
-        away=away,
+        away=_away(config, absence, known.timezone if known else None),
     )
+
+
+def _away(config: Config, absence: away_rules.Away | None, timezone: str | None) -> Away | None:
+    """The end of an absence in the person's own Slack time zone (as cached), else the release hours'."""
+    if absence is None:
+        return None
+    until = away_rules.describe_until(absence.until, timezone, config.release_hours.timezone)
+    return Away(until=until, delegate=absence.delegate)
 
 
 def _plan_decision(config: Config, view: rollouts.View, user: str) -> PlanDecision | None:

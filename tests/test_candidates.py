@@ -116,6 +116,20 @@ class Rig:
 
         wait_for(empty)
 
+    def interrupted_notice(self):
+        """With no worker running, the daily cut, then its notice marked as being sent: what a
+        process leaves that died inside the send (Slack may or may not have taken it)."""
+        from storage import outbox
+
+        self.running.stop()
+        self.daily()
+        with self.runtime.db.reading() as session:
+            [lane] = [lane for lane in outbox.due_lanes(session, self.runtime.clock.now(), 10) if lane.startswith("candidate:")]
+            notice = outbox.pending_in_lane(session, lane)[0]
+        with self.runtime.db.transaction() as session:
+            outbox.mark_sending(session, notice.id, self.runtime.clock.now())
+        return notice
+
 
 def commits_by_the_team(repo: GitRepo) -> None:
     repo.commit("Add the basket total", "dana@example.com", when=MONDAY)

@@ -82,13 +82,7 @@ def test_a_set_aside_post_slack_may_have_taken_is_found_before_a_later_notice_po
     """The post timed out (Slack took it), then the bot was removed: the retry is set aside with
     the post still in the channel. After the bot is back, the next update finds and updates it."""
     commits_by_the_team(rc.repo)
-    rc.running.stop()
-    rc.daily()
-    with rc.runtime.db.reading() as session:
-        [lane] = [lane for lane in outbox.due_lanes(session, rc.runtime.clock.now(), 10) if lane.startswith("candidate:")]
-        notice = outbox.pending_in_lane(session, lane)[0]
-    with rc.runtime.db.transaction() as session:
-        outbox.mark_sending(session, notice.id, rc.runtime.clock.now())
+    notice = rc.interrupted_notice()
     taken = asyncio.run(
         Delivery(rc.runtime).slack.chat_postMessage(
             channel="C0CHECKOUT", text="taken before the timeout", metadata={"event_type": "releasebot_outbox", "event_payload": {"outbox_id": notice.id}}
@@ -100,7 +94,7 @@ def test_a_set_aside_post_slack_may_have_taken_is_found_before_a_later_notice_po
     assert [(item.id, item.error) for item in set_aside(rc) if item.kind == "notice"] == [(notice.id, "not_in_channel")]
     invite_bot(rc.fake)
     with rc.runtime.db.transaction() as session:
-        outbox.enqueue(session, lane, "notice", {"channel": "C0CHECKOUT"}, rc.runtime.clock.now(), notice.candidate_id)
+        outbox.enqueue(session, notice.lane, "notice", {"channel": "C0CHECKOUT"}, rc.runtime.clock.now(), notice.candidate_id)
     drain(rc)
     [only] = rc.notices()
     assert only["ts"] == taken["ts"]
@@ -159,13 +153,7 @@ def test_a_refused_token_pauses_all_delivery_without_setting_anything_aside(rc):
 
 def test_a_look_up_the_token_may_not_make_sends_again_and_tells_the_admins_which_scope(rc):
     commits_by_the_team(rc.repo)
-    rc.running.stop()
-    rc.daily()
-    with rc.runtime.db.reading() as session:
-        [lane] = [lane for lane in outbox.due_lanes(session, rc.runtime.clock.now(), 10) if lane.startswith("candidate:")]
-        notice = outbox.pending_in_lane(session, lane)[0]
-    with rc.runtime.db.transaction() as session:
-        outbox.mark_sending(session, notice.id, rc.runtime.clock.now())
+    notice = rc.interrupted_notice()
     rc.fake.fail_next("conversations.history", error="missing_scope")
     drain(rc)
     assert len(rc.notices()) == 1 and set_aside(rc) == []
@@ -174,13 +162,7 @@ def test_a_look_up_the_token_may_not_make_sends_again_and_tells_the_admins_which
 
 def test_an_interrupted_send_is_found_beyond_the_first_page_of_a_busy_channel(rc):
     commits_by_the_team(rc.repo)
-    rc.running.stop()
-    rc.daily()
-    with rc.runtime.db.reading() as session:
-        [lane] = [lane for lane in outbox.due_lanes(session, rc.runtime.clock.now(), 10) if lane.startswith("candidate:")]
-        notice = outbox.pending_in_lane(session, lane)[0]
-    with rc.runtime.db.transaction() as session:
-        outbox.mark_sending(session, notice.id, rc.runtime.clock.now())
+    notice = rc.interrupted_notice()
     client = Delivery(rc.runtime).slack
     tag = {"event_type": "releasebot_outbox", "event_payload": {"outbox_id": notice.id}}
     taken = asyncio.run(client.chat_postMessage(channel="C0CHECKOUT", text="taken before the crash", metadata=tag))

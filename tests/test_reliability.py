@@ -85,13 +85,7 @@ def test_a_send_interrupted_by_a_crash_is_found_in_slack_and_not_posted_again(rc
     from bot.slack.delivery import Delivery
 
     commits_by_the_team(rc.repo)
-    rc.running.stop()  # no worker: this test plays the process that died and the one after it
-    rc.daily()
-    with rc.runtime.db.reading() as session:
-        [lane] = [lane for lane in outbox.due_lanes(session, rc.runtime.clock.now(), 10) if lane.startswith("candidate:")]
-        notice = outbox.pending_in_lane(session, lane)[0]
-    with rc.runtime.db.transaction() as session:
-        outbox.mark_sending(session, notice.id, rc.runtime.clock.now())
+    notice = rc.interrupted_notice()  # no worker: this test plays the process that died and the one after it
     posted = asyncio.run(
         Delivery(rc.runtime).slack.chat_postMessage(
             channel="C0CHECKOUT", text="taken before the crash", metadata={"event_type": "releasebot_outbox", "event_payload": {"outbox_id": notice.id}}

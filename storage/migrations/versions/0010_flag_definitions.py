@@ -64,21 +64,24 @@ def _convert_changes(connection, convert, marker: str) -> None:
             connection.execute(changes.update().where(changes.c.id == row["id"]).values(**values))
 
 
+# flag_states as both directions see it, while it holds the old columns and the new one
+STATES = sa.table(
+    "flag_states", sa.column("flag_key", sa.String), sa.column("environment", sa.String),
+    sa.column("enabled", sa.Boolean), sa.column("rollout", sa.Integer), sa.column("targets", sa.JSON),
+    sa.column("definition", sa.JSON),
+)
+
+
 def upgrade() -> None:
     with op.batch_alter_table("flags") as batch:
         batch.add_column(sa.Column("variants", sa.JSON(), nullable=True))
     with op.batch_alter_table("flag_states") as batch:
         batch.add_column(sa.Column("definition", sa.JSON(), nullable=True))
-    states = sa.table(
-        "flag_states", sa.column("flag_key", sa.String), sa.column("environment", sa.String),
-        sa.column("enabled", sa.Boolean), sa.column("rollout", sa.Integer), sa.column("targets", sa.JSON),
-        sa.column("definition", sa.JSON),
-    )
     connection = op.get_bind()
-    for row in connection.execute(sa.select(states)).mappings().all():
+    for row in connection.execute(sa.select(STATES)).mappings().all():
         connection.execute(
-            states.update()
-            .where(states.c.flag_key == row["flag_key"], states.c.environment == row["environment"])
+            STATES.update()
+            .where(STATES.c.flag_key == row["flag_key"], STATES.c.environment == row["environment"])
             .values(definition=definition_of(bool(row["enabled"]), int(row["rollout"]), list(row["targets"] or [])))
         )
     _convert_changes(connection, lambda old: definition_of(bool(old["enabled"]), int(old["rollout"]), list(old["targets"])), "enabled")
@@ -94,17 +97,12 @@ def downgrade() -> None:
         batch.add_column(sa.Column("enabled", sa.Boolean(), nullable=False, server_default=sa.false()))
         batch.add_column(sa.Column("rollout", sa.Integer(), nullable=False, server_default="100"))
         batch.add_column(sa.Column("targets", sa.JSON(), nullable=True))
-    states = sa.table(
-        "flag_states", sa.column("flag_key", sa.String), sa.column("environment", sa.String),
-        sa.column("enabled", sa.Boolean), sa.column("rollout", sa.Integer), sa.column("targets", sa.JSON),
-        sa.column("definition", sa.JSON),
-    )
     connection = op.get_bind()
-    for row in connection.execute(sa.select(states)).mappings().all():
+    for row in connection.execute(sa.select(STATES)).mappings().all():
         enabled, rollout, targets = state_of(row["definition"])
         connection.execute(
-            states.update()
-            .where(states.c.flag_key == row["flag_key"], states.c.environment == row["environment"])
+            STATES.update()
+            .where(STATES.c.flag_key == row["flag_key"], STATES.c.environment == row["environment"])
             .values(enabled=enabled, rollout=rollout, targets=targets)
         )
     _convert_changes(connection, lambda new: dict(zip(("enabled", "rollout", "targets"), state_of(new))), "variants")

@@ -18,11 +18,10 @@ import datetime as dt
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import storage.candidates as candidates
 import storage.people as people_store
-from bench.report import print_summary
+from bench.report import bench_database, print_summary
 from bot.clock import FixedClock
 from bot.config import Config
 from bot.people.away import Away
@@ -31,7 +30,7 @@ from bot.scheduler import run_job
 from bot.slack.fake import FakeSlack
 from storage import Database, outbox
 from storage.slack_users import SlackUser, remember_user
-from tests.conftest import make_runtime, reset_postgres
+from tests.conftest import make_runtime
 
 PRODUCTS, ENGINEERS = 200, 100
 PENDING_EVERY, AWAY_EVERY = 5, 100  # every 5th engineer is pending, every 100th away
@@ -90,9 +89,7 @@ def main() -> int:
     parser.add_argument("--database-url", help="SQLAlchemy URL of a PostgreSQL database to empty and use")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="releasebot-bench-") as tmp:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        if args.database_url:
-            reset_postgres(url)
+        url = bench_database(args.database_url, tmp)
         print(f"database: {url if args.database_url else 'SQLite in ' + tmp}")
         db = Database(url)
         db.upgrade()

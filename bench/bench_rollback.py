@@ -20,11 +20,10 @@ import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import httpx
 
-from bench.report import print_summary
+from bench.report import bench_database, print_summary
 from bot.clock import FixedClock
 from bot.config import Config
 from bot.flags import service as flags
@@ -35,7 +34,7 @@ from bot.rollouts.job import rollouts_round
 from bot.slack.fake import FakeSlack
 from storage import Database
 from storage import flags as flags_store
-from tests.conftest import API_TOKEN, BASE_CONFIG, START, make_runtime, reset_postgres
+from tests.conftest import API_TOKEN, BASE_CONFIG, START, make_runtime
 from tests.fake_prometheus import FakePrometheus
 from tests.harness import start_bot
 
@@ -59,9 +58,7 @@ def main() -> int:
     parser.add_argument("--database-url")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        if args.database_url:
-            reset_postgres(url)
+        url = bench_database(args.database_url, tmp)
         return asyncio.run(run(url, args.rounds))
 
 

@@ -17,11 +17,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import httpx
 
-from bench.report import print_summary
+from bench.report import bench_database, print_summary
 from bot.clock import FixedClock
 from bot.config import Config
 from bot.flags import service as flags
@@ -30,7 +29,7 @@ from bot.rollouts import service as plans
 from bot.rollouts.job import rollouts_round
 from bot.slack.fake import FakeSlack
 from storage import Database
-from tests.conftest import BASE_CONFIG, START, make_runtime, reset_postgres
+from tests.conftest import BASE_CONFIG, START, make_runtime
 
 TARGET_SECONDS = 5.0
 CHECKS = [
@@ -46,9 +45,7 @@ def main() -> int:
     parser.add_argument("--database-url")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        if args.database_url:
-            reset_postgres(url)
+        url = bench_database(args.database_url, tmp)
         return asyncio.run(run(url, args.plans))
 
 

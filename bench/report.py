@@ -1,6 +1,19 @@
-"""The closing summary every benchmark prints: one line per target, exit status 1 when one is missed."""
+"""What every benchmark shares: its database, and the closing summary (one line per target,
+exit status 1 when one is missed)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import reset_postgres
+
+
+def bench_database(given: str | None, workdir: str) -> str:
+    """The PostgreSQL database given, emptied first, else a fresh SQLite file in `workdir`."""
+    if given:
+        reset_postgres(given)
+        return given
+    return f"sqlite:///{Path(workdir) / 'bench.db'}"
 
 
 def print_summary(lines: list[tuple[str, bool]]) -> int:

@@ -201,34 +201,42 @@ class Delivery:
                 await self._send_thread(item)
             elif item.kind in ("plan", "plan_thread"):
                 await plan_delivery.send(self, item, later)
-            elif item.kind == "home":  # rendered from the current state, so only the last one owed is published
-                if any(other.kind == "home" for other in later):
-                    await asyncio.to_thread(self._done, item, "coalesced into a later update")
-                    return
-                view = await asyncio.to_thread(render_home, self.runtime, item.payload["user"])
-                await call(self.slack, "views_publish", user_id=item.payload["user"], view=view)
-                await asyncio.to_thread(self._done, item)
+            elif item.kind == "home":
+                await self._send_home(item, later)
             elif item.kind in ("dm", "channel"):
-                text = render_event(item.payload)
-                if text is None:
-                    await asyncio.to_thread(self._done, item, f"unknown event {item.payload.get('event')}")
-                    return
-                target = item.payload["user"] if item.kind == "dm" else item.payload["channel"]
-                request_id, verify = item.payload.get("request_id"), item.payload.get("verify_candidate")
-                if request_id:
-                    blocks = approval_message(text, request_id)
-                elif verify:
-                    blocks = verify_prompt(text, verify)
-                else:
-                    blocks = message_blocks(item.payload)
-                await call(self.slack, "chat_postMessage", channel=target, text=text, blocks=blocks, metadata=tag(item))
-                await asyncio.to_thread(self._done, item)
+                await self._send_message(item)
             else:
                 await asyncio.to_thread(self._done, item, f"unknown kind {item.kind}")
         except Hopeless as exc:
             target = exc.target or await self._target(item)
             scope = (exc.needed or setaside.needed_scope(exc.method, target)) if str(exc) == "missing_scope" else None
             await asyncio.to_thread(setaside.record, self.runtime, item, str(exc), target, scope)
+
+    async def _send_home(self, item: OutboxItem, later: list[OutboxItem]) -> None:
+        """Rendered from the current state, so only the last Home owed is published."""
+        if any(other.kind == "home" for other in later):
+            await asyncio.to_thread(self._done, item, "coalesced into a later update")
+            return
+        view = await asyncio.to_thread(render_home, self.runtime, item.payload["user"])
+        await call(self.slack, "views_publish", user_id=item.payload["user"], view=view)
+        await asyncio.to_thread(self._done, item)
+
+    async def _send_message(self, item: OutboxItem) -> None:
+        """A DM or a channel message: an event rendered and escaped now, with the blocks it calls for."""
+        text = render_event(item.payload)
+        if text is None:
+            await asyncio.to_thread(self._done, item, f"unknown event {item.payload.get('event')}")
+            return
+        target = item.payload["user"] if item.kind == "dm" else item.payload["channel"]
+        request_id, verify = item.payload.get("request_id"), item.payload.get("verify_candidate")
+        if request_id:
+            blocks = approval_message(text, request_id)
+        elif verify:
+            blocks = verify_prompt(text, verify)
+        else:
+            blocks = message_blocks(item.payload)
+        await call(self.slack, "chat_postMessage", channel=target, text=text, blocks=blocks, metadata=tag(item))
+        await asyncio.to_thread(self._done, item)
 
     async def _target(self, item: OutboxItem) -> str | None:
         """The channel or person a message is for (a thread's: its candidate message's channel)."""
